@@ -1,0 +1,1 @@
+// Empty translation unit: carries the LibTorch precompiled header that other targets reuse.
