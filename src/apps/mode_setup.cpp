@@ -1,0 +1,77 @@
+#include "apps/mode_setup.hpp"
+
+#include <iostream>
+
+#include "apps/dispatch.hpp"
+#include "config/run_config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "dist/collectives_mpi.hpp"
+#include "dist/dist_config.hpp"
+#include "dist/mpi_env.hpp"
+
+namespace mdrl::apps {
+
+const std::vector<ModeInfo>& modes() {
+  static const std::vector<ModeInfo> kModes = {
+      {"sft", "masked-diffusion supervised fine-tuning", "issue #9"},
+      {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", "the GRPO issue"},
+      {"one-step-grpo", "one-step GRPO reinforcement learning", "the GRPO issue"},
+      {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", "the GRPO issue"},
+      {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", "the evaluation issue"},
+      {"generate", "decode prompts, with a live view of unmasking", "issue #5"},
+      {"score", "score generation files (ours and the reference tools' JSON)", "issue #6"},
+      {"export", "merged weights or a PEFT adapter as safetensors", "issue #3"},
+      {"info", "build, devices, MPI ranks and their placement", nullptr},
+  };
+  return kModes;
+}
+
+std::set<std::string> all_sections() {
+  // Every option section any mode registers.
+  config::RunConfig run;
+  config::LogConfig log;
+  dist::DistConfig dist;
+  config::Options opts("all");
+  run.add_options(opts);
+  log.add_options(opts);
+  dist.add_options(opts);
+  const auto names = opts.section_names();
+  return {names.begin(), names.end()};
+}
+
+config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, const std::vector<std::string>& args,
+                               const std::string& usage) {
+  std::set<std::string> foreign = all_sections();
+  for (const auto& s : opts.section_names()) foreign.erase(s);
+  opts.set_foreign_sections(std::move(foreign));
+
+  config::CommandLine cl;
+  int failed_code = 0;
+  std::string message;
+  try {
+    cl = opts.parse(args);
+  } catch (const core::Error& e) {
+    failed_code = e.exit_code();
+    message = std::string(e.kind()) + ": " + e.what();
+  }
+  // All ranks parse the same arguments and files; agree on the outcome so the error is printed
+  // once (by the lowest failing rank) and every rank exits with the same code.
+  const int first_failed = dist::allreduce_min(env.world(), failed_code != 0 ? env.rank() : env.size());
+  if (first_failed < env.size()) {
+    const int code = dist::allreduce_max(env.world(), failed_code);
+    if (env.rank() == first_failed) core::log::error() << message;
+    throw CollectiveExit{code};
+  }
+  if (cl.help) {
+    if (env.rank() == 0) std::cout << opts.help_text(usage) << std::flush;
+    throw CollectiveExit{0};
+  }
+  if (cl.print_config) {
+    if (env.rank() == 0) std::cout << opts.resolved_ini() << std::flush;
+    throw CollectiveExit{0};
+  }
+  return cl;
+}
+
+}  // namespace mdrl::apps

@@ -1,0 +1,36 @@
+// What every mode does first: register its option sections, parse the command line and the INI
+// files on every rank, agree across ranks that it worked (so a bad option is reported once and
+// every rank exits cleanly), apply logging, and print the resolved configuration on rank 0.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/options.hpp"
+
+namespace mdrl::dist {
+class MpiEnv;
+}
+
+namespace mdrl::apps {
+
+struct ModeInfo {
+  const char* name;
+  const char* summary;
+  const char* issue;  // where the mode is being built, when it is not yet in this build
+};
+
+// The modes mdrl knows, in the order --help lists them.
+const std::vector<ModeInfo>& modes();
+
+// Section names used by any mode (for config::Options::set_foreign_sections).
+std::set<std::string> all_sections();
+
+// Parses on every rank; on failure anywhere the lowest failing rank prints its error and all ranks
+// throw CollectiveExit with the same code. Returns the command line; with --help it printed the
+// help on rank 0 and the caller should return 0; with --print-config likewise for the INI text.
+config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, const std::vector<std::string>& args,
+                               const std::string& usage);
+
+}  // namespace mdrl::apps
