@@ -43,7 +43,8 @@ int run_pending(const dist::MpiEnv& env, const ModeInfo& mode, const std::vector
   std::string summary = mode.summary;
   summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
   setup_mode(env, opts, args, std::string("usage: mdrl ") + mode.name + " [-c file.ini ...] [--section.key=value ...]\n\n" +
-                                  summary + ". Not in this build yet: only the shared sections exist.");
+                                  summary + ". Not in this build yet: only the shared sections exist.",
+             log);
   throw core::NotImplementedError(std::string("mode '") + mode.name + "' is not in this build yet (" + mode.issue +
                                   "); its configuration was read and is valid");
 }

@@ -66,8 +66,8 @@ int run_info(const dist::MpiEnv& env, const std::vector<std::string>& args) {
   setup_mode(env, opts, args,
              "usage: mpirun -np N mdrl info [options]\n\n"
              "Prints the build (version, commit, LibTorch, CUDA/NCCL, HDF5), the MPI layout and each\n"
-             "rank's host, local rank, device and CPU threads, as placed by the [dist] options.");
-  log.apply();
+             "rank's host, local rank, device and CPU threads, as placed by the [dist] options.",
+             log, /*table_at_debug=*/true);
   const dist::Placement p = dist::place_rank(env, dcfg);
 
   std::ostringstream row;

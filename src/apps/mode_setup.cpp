@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "apps/dispatch.hpp"
+#include "core/build_info.hpp"
 #include "config/run_config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -41,7 +42,7 @@ std::set<std::string> all_sections() {
 }
 
 config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, const std::vector<std::string>& args,
-                               const std::string& usage) {
+                               const std::string& usage, const config::LogConfig& log, bool table_at_debug) {
   std::set<std::string> foreign = all_sections();
   for (const auto& s : opts.section_names()) foreign.erase(s);
   opts.set_foreign_sections(std::move(foreign));
@@ -71,6 +72,10 @@ config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, c
     if (env.rank() == 0) std::cout << opts.resolved_ini() << std::flush;
     throw CollectiveExit{0};
   }
+  log.apply();
+  core::log::Line(table_at_debug ? core::log::Level::Debug : core::log::Level::Info)
+      << core::version_line() << ", " << env.size() << " rank(s)\n"
+      << opts.resolved_table();
   return cl;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/options.hpp"
+#include "config/run_config.hpp"
 
 namespace mdrl::dist {
 class MpiEnv;
@@ -28,9 +29,10 @@ const std::vector<ModeInfo>& modes();
 std::set<std::string> all_sections();
 
 // Parses on every rank; on failure anywhere the lowest failing rank prints its error and all ranks
-// throw CollectiveExit with the same code. Returns the command line; with --help it printed the
-// help on rank 0 and the caller should return 0; with --print-config likewise for the INI text.
+// throw CollectiveExit with the same code. --help and --print-config print on rank 0 and end with
+// CollectiveExit{0}. Otherwise applies `log` and logs the resolved configuration table (at info
+// level, or debug when `table_at_debug`), and returns the command line.
 config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, const std::vector<std::string>& args,
-                               const std::string& usage);
+                               const std::string& usage, const config::LogConfig& log, bool table_at_debug = false);
 
 }  // namespace mdrl::apps
