@@ -64,6 +64,11 @@ add_library(mdrl_torch INTERFACE)
 target_link_libraries(mdrl_torch INTERFACE ${TORCH_LIBRARIES})
 target_compile_options(mdrl_torch INTERFACE ${_torch_flags})
 get_filename_component(MDRL_TORCH_LIB_DIR "${TORCH_LIBRARY}" DIRECTORY)
+# The torch wheel's libtorch.so and libtorch_cpu.so export their own copy of std::filesystem
+# (statically linked from an older libstdc++); our calls to std::filesystem bound there crash.
+# Naming libstdc++ before LibTorch puts it first in the executables' DT_NEEDED order, so the dynamic
+# linker resolves those symbols to the system libstdc++ (checked by test_core).
+target_link_options(mdrl_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
 
 # ---- MPI ----------------------------------------------------------------------------------------------
 find_package(MPI COMPONENTS C)
@@ -115,15 +120,21 @@ set(MDRL_HAVE_NCCL OFF)
 if(NOT MDRL_CUDA STREQUAL "OFF")
   find_package(CUDAToolkit QUIET)
   find_package(NCCL QUIET)
-  if(CUDAToolkit_FOUND AND NCCL_FOUND)
+  if(NOT TORCH_CUDA_LIBRARIES)
+    # A CPU-only LibTorch has no CUDA streams or allocator for the NCCL path to order against.
+    set(_torch_cpu_only TRUE)
+  endif()
+  if(CUDAToolkit_FOUND AND NCCL_FOUND AND NOT _torch_cpu_only)
     set(MDRL_HAVE_CUDA ON)
     set(MDRL_HAVE_NCCL ON)
   elseif(MDRL_CUDA STREQUAL "ON")
     message(FATAL_ERROR "MDRL_CUDA=ON but the CUDA toolkit (found: ${CUDAToolkit_FOUND}) or NCCL "
-                        "(found: ${NCCL_FOUND}) is missing. Install them, set CUDAToolkit_ROOT / NCCL_ROOT, "
-                        "or configure with -DMDRL_CUDA=OFF (or AUTO).")
+                        "(found: ${NCCL_FOUND}) is missing, or LibTorch is a CPU-only build (${_torch_cpu_only}). "
+                        "Install them, set CUDAToolkit_ROOT / NCCL_ROOT / MDRL_PYTHON, or configure with "
+                        "-DMDRL_CUDA=OFF (or AUTO).")
   else()
-    message(STATUS "CUDA path disabled: CUDA toolkit found ${CUDAToolkit_FOUND}, NCCL found ${NCCL_FOUND}")
+    message(STATUS "CUDA path disabled: CUDA toolkit found ${CUDAToolkit_FOUND}, NCCL found ${NCCL_FOUND}, "
+                   "LibTorch CPU-only ${_torch_cpu_only}")
   endif()
 endif()
 add_library(mdrl_cuda INTERFACE)

@@ -43,6 +43,9 @@ uint64_t RngStream::stream_id(int rank, RngPurpose purpose) {
 
 RngStream::RngStream(uint64_t seed, int rank, RngPurpose purpose) : seed_(seed), stream_(stream_id(rank, purpose)) {}
 
+RngStream::RngStream(uint64_t seed, int rank, RngPurpose purpose, uint64_t first_block)
+    : seed_(seed), stream_(stream_id(rank, purpose)), counter_(first_block) {}
+
 RngStream::RngStream(const State& s) : seed_(s.seed), stream_(s.stream), counter_(s.counter), used_(s.used) {
   MDRL_CHECK(s.used <= 4, FormatError, "RNG stream state: buffered word index " + std::to_string(s.used) + " > 4");
   if (used_ < 4) {

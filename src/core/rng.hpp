@@ -41,6 +41,9 @@ class RngStream {
   };
 
   RngStream(uint64_t seed, int rank, RngPurpose purpose);
+  // The same stream, starting at block `first_block`: splits one stream into disjoint parts, e.g.
+  // one per epoch at first_block = epoch << 32 (2^32 blocks = 2^34 values each).
+  RngStream(uint64_t seed, int rank, RngPurpose purpose, uint64_t first_block);
   explicit RngStream(const State& state);
 
   static uint64_t stream_id(int rank, RngPurpose purpose);

@@ -82,3 +82,4 @@ BOOST_AUTO_TEST_CASE(cuda_and_nccl_failures) {
 #endif
 
 BOOST_AUTO_TEST_SUITE_END()
+
