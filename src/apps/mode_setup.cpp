@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "dist/collectives_mpi.hpp"
+#include "dist/consistency.hpp"
 #include "dist/dist_config.hpp"
 #include "dist/mpi_env.hpp"
 
@@ -71,6 +72,13 @@ config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, c
   if (cl.print_config) {
     if (env.rank() == 0) std::cout << opts.resolved_ini() << std::flush;
     throw CollectiveExit{0};
+  }
+  // Every rank must run the same configuration (same files on a shared file system, same argv).
+  try {
+    dist::verify_same_text(env.world(), opts.resolved_ini(), "the resolved configuration");
+  } catch (const core::MismatchError& e) {
+    if (env.rank() == 0) core::log::error() << e.kind() << ": " << e.what();
+    throw CollectiveExit{e.exit_code()};
   }
   log.apply();
   core::log::Line(table_at_debug ? core::log::Level::Debug : core::log::Level::Info)
