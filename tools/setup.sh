@@ -71,7 +71,7 @@ fi
 # ---- 2. LibTorch through the torch wheel, in a venv outside the checkout -------------------------
 torch_ok() {
   "$1" - <<PY 2>/dev/null
-import torch, numpy, h5py, matplotlib
+import torch, numpy, h5py, matplotlib, tokenizers, safetensors, transformers
 assert torch.__version__.split("+")[0] == "$TORCH_VERSION", torch.__version__
 PY
 }
@@ -87,7 +87,9 @@ else
     [[ -x "$PYTHON" ]] || python3 -m venv "$VENV"
     export PIP_CACHE_DIR="$MDRL_CACHE/pip"
     "$PYTHON" -m pip install -q --upgrade pip
-    "$PYTHON" -m pip install -q "torch==$TORCH_VERSION" numpy h5py matplotlib
+    # tokenizers, transformers and safetensors: independent references for the parity tests.
+    "$PYTHON" -m pip install -q "torch==$TORCH_VERSION" numpy h5py matplotlib tokenizers \
+      "transformers==5.24.0" safetensors
     torch_ok "$PYTHON" || die "torch $TORCH_VERSION did not install into $VENV"
   fi
 fi

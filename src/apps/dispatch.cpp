@@ -3,8 +3,10 @@
 #include <cctype>
 #include <iostream>
 
+#include "apps/mode_export.hpp"
 #include "apps/mode_info.hpp"
 #include "apps/mode_setup.hpp"
+#include "apps/mode_tokenize.hpp"
 #include "config/run_config.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
@@ -66,6 +68,8 @@ int dispatch(const dist::MpiEnv& env, const std::vector<std::string>& args) {
   for (const auto& m : modes()) {
     if (name != m.name) continue;
     if (name == "info") return run_info(env, rest);
+    if (name == "tokenize") return run_tokenize(env, rest);
+    if (name == "export") return run_export(env, rest);
     try {
       return run_pending(env, m, rest);
     } catch (const core::NotImplementedError& e) {

@@ -3,6 +3,9 @@
 #include <iostream>
 
 #include "apps/dispatch.hpp"
+#include "apps/mode_export.hpp"
+#include "apps/mode_tokenize.hpp"
+#include "model/model_config.hpp"
 #include "core/build_info.hpp"
 #include "config/run_config.hpp"
 #include "core/error.hpp"
@@ -11,6 +14,7 @@
 #include "dist/consistency.hpp"
 #include "dist/dist_config.hpp"
 #include "dist/mpi_env.hpp"
+#include "tokenizer/tokenizer_config.hpp"
 
 namespace mdrl::apps {
 
@@ -23,7 +27,8 @@ const std::vector<ModeInfo>& modes() {
       {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", "the evaluation issue"},
       {"generate", "decode prompts, with a live view of unmasking", "issue #5"},
       {"score", "score generation files (ours and the reference tools' JSON)", "issue #6"},
-      {"export", "merged weights or a PEFT adapter as safetensors", "issue #3"},
+      {"export", "merged weights or a PEFT adapter as safetensors", nullptr},
+      {"tokenize", "encode text to token ids and pieces, or decode ids (tokenizer debugging)", nullptr},
       {"info", "build, devices, MPI ranks and their placement", nullptr},
   };
   return kModes;
@@ -38,6 +43,16 @@ std::set<std::string> all_sections() {
   run.add_options(opts);
   log.add_options(opts);
   dist.add_options(opts);
+  tokenizer::TokenizerConfig tok;
+  TokenizeConfig tokenize;
+  tok.add_options(opts);
+  tokenize.add_options(opts);
+  model::ModelConfig mc;
+  model::LoraConfig lc;
+  ExportConfig ex;
+  mc.add_options(opts);
+  lc.add_options(opts);
+  ex.add_options(opts);
   const auto names = opts.section_names();
   return {names.begin(), names.end()};
 }

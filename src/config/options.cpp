@@ -131,9 +131,16 @@ CommandLine Options::parse(const std::vector<std::string>& args) {
 
   // 1. Tokenise the command line. Prefix guessing is off: '--run.se' must not silently mean 'run.seed'.
   // Boost rejects '--key=' (empty value); pass it as '--key ""' so an empty list can be given.
+  // A bare boolean flag means true and never takes the next argument as its value ('--x.flag 12'
+  // leaves 12 as a positional argument), so '--key' becomes '--key=true'.
   std::vector<std::string> tokens;
   for (const auto& a : args) {
-    if (a.size() > 3 && a.rfind("--", 0) == 0 && a.back() == '=' && a.find('=') == a.size() - 1) {
+    const bool bool_flag = a.rfind("--", 0) == 0 && std::any_of(infos_.begin(), infos_.end(), [&](const OptionInfo& i) {
+                             return i.type == "bool" && a == "--" + i.key;
+                           });
+    if (bool_flag) {
+      tokens.push_back(a + "=true");
+    } else if (a.size() > 3 && a.rfind("--", 0) == 0 && a.back() == '=' && a.find('=') == a.size() - 1) {
       tokens.push_back(a.substr(0, a.size() - 1));
       tokens.emplace_back();
     } else {

@@ -15,7 +15,7 @@ BOOST_AUTO_TEST_SUITE(cli)
 BOOST_AUTO_TEST_CASE(top_level_help_lists_modes) {
   const auto r = run_mdrl("--help");
   BOOST_TEST(r.status == 0, r.output);
-  for (const char* m : {"sft", "diffu-grpo", "one-step-grpo", "cj-grpo", "eval", "generate", "score", "export", "info"})
+  for (const char* m : {"sft", "diffu-grpo", "one-step-grpo", "cj-grpo", "eval", "generate", "score", "export", "tokenize", "info"})
     BOOST_TEST(has(r.output, std::string("  ") + m + " "), m);
   BOOST_TEST(run_mdrl("").status == 2);
   const auto v = run_mdrl("--version");
@@ -67,6 +67,21 @@ BOOST_AUTO_TEST_CASE(pending_mode_says_so) {
   const auto r = run_mdrl("sft");
   BOOST_TEST(r.status == 2, r.output);
   BOOST_TEST(has(r.output, "mode 'sft' is not in this build yet"), r.output);
+}
+
+BOOST_AUTO_TEST_CASE(export_writes_a_hugging_face_folder) {
+  TempDir dir;
+  const auto out = (dir.path() / "tiny-hf").string();
+  const auto r = run_mdrl("export --model.preset=tiny --export.what=base --export.bf16=false --export.out=" + out);
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(std::filesystem::exists(std::filesystem::path(out) / "config.json"));
+  BOOST_TEST(std::filesystem::exists(std::filesystem::path(out) / "model.safetensors"));
+  // The folder loads back as a model checkpoint, and an adapter export without adapter is refused.
+  const auto again = run_mdrl("export --model.path=" + out + " --export.out=" + out + "-2");
+  BOOST_TEST(again.status == 0, again.output);
+  const auto bad = run_mdrl("export --model.preset=tiny --export.what=adapter --export.out=" + out + "-3");
+  BOOST_TEST(bad.status == 2, bad.output);
+  BOOST_TEST(has(bad.output, "the model has no adapter"), bad.output);
 }
 
 BOOST_AUTO_TEST_CASE(info_reports_build_and_layout) {

@@ -156,6 +156,16 @@ BOOST_FIXTURE_TEST_CASE(positional_arguments_rejected_unless_allowed, Fixture) {
   BOOST_TEST((cl.positional == std::vector<std::string>{"hello", "world"}));
 }
 
+BOOST_FIXTURE_TEST_CASE(bare_bool_flag_does_not_take_the_next_argument, Fixture) {
+  opts.allow_positional("ids", true);
+  const auto cl = opts.parse({"--t.eoser", "12"});
+  BOOST_TEST(cfg.eoser);
+  BOOST_TEST((cl.positional == std::vector<std::string>{"12"}));
+  Fixture g;
+  g.opts.parse({"--t.eoser=false"});
+  BOOST_TEST(!g.cfg.eoser);
+}
+
 BOOST_FIXTURE_TEST_CASE(help_and_print_config_flags, Fixture) {
   BOOST_TEST(opts.parse({"--help", "--t.steps=0"}).help);  // help skips validation
   const std::string h = opts.help_text("usage: x");
