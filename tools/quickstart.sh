@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# The embedded default, end to end on this machine (no GPU needed). For now: the SPMD executable on
-# two MPI ranks reporting the build, devices and rank placement; the training and evaluation
-# pipeline on the tiny model joins here as its modes land.
-# Environment: MDRL_PRESET (default release), MDRL_NP (ranks, default 2).
+# The embedded default, end to end on this machine (no GPU needed), with what is built so far:
+# the SPMD executable on two MPI ranks reporting the build, devices and rank placement; the
+# byte-level tokenizer rendering a chat prompt; the tiny LLaDA preset exported as a Hugging Face
+# folder and read back. Training and evaluation on the tiny model join here as their modes land.
+# Environment: MDRL_PRESET (default release), MDRL_NP (ranks, default 2), MDRL_RUN_DIR (default runs/quickstart).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PRESET="${MDRL_PRESET:-release}"
 NP="${MDRL_NP:-2}"
+RUN_DIR="${MDRL_RUN_DIR:-$ROOT/runs/quickstart}"
 MDRL="$ROOT/build/$PRESET/bin/mdrl"
 [[ -x "$MDRL" ]] || { echo "$MDRL not found: run tools/setup.sh first" >&2; exit 1; }
 if [[ $EUID -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+mkdir -p "$RUN_DIR"
 
 echo "== mpirun -np $NP mdrl info"
 mpirun -np "$NP" --oversubscribe --bind-to none "$MDRL" info
+
+echo; echo "== mdrl tokenize: a chat prompt through the embedded byte-level tokenizer"
+"$MDRL" tokenize --tokenize.form=chat "What is 2+2?" | head -n 3
+
+echo; echo "== mdrl export: the tiny LLaDA preset as a Hugging Face folder, then read back"
+"$MDRL" export --model.preset=tiny --export.what=base --export.out="$RUN_DIR/tiny-hf"
+"$MDRL" export --model.path="$RUN_DIR/tiny-hf" --export.what=base --export.out="$RUN_DIR/tiny-hf-roundtrip"
+ls -l "$RUN_DIR/tiny-hf"

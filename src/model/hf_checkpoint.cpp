@@ -54,7 +54,7 @@ LladaModel load_hf_checkpoint(const std::string& folder, const torch::Device& de
   model->to(device, dtype);
   load_hf_weights(*model, folder);
   core::log::info() << "loaded " << folder << ": " << cfg.n_layers << " layers, d " << cfg.d_model << ", "
-                    << cfg.num_parameters() / 1000000 << "M parameters, " << c10::toString(dtype) << " on " << device;
+                    << static_cast<double>(cfg.num_parameters()) / 1e6 << "M parameters, " << c10::toString(dtype) << " on " << device;
   return model;
 }
 
