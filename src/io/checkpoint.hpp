@@ -1,0 +1,119 @@
+// Checkpoints (DESIGN.md "Conventions: Checkpoints"; format in src/io/README.md):
+// <run.dir>/checkpoints/step_<N>.h5, written collectively to step_<N>.h5.tmp and renamed when
+// complete (after every rank closed it and rank 0 flushed it to disk), a `latest` pointer file, and
+// keep_last retention. Resume takes the newest step_<N>.h5 (temporaries of a crash are ignored) and
+// refuses one whose model signature, trainable set (full/LoRA), base weights or world size differ
+// from the run's, with a message that says what differs and what to do.
+//
+// The contents are generic so every training mode fills them the same way: trainable parameters,
+// optimizer state (named tensors + scalars), LR-schedule scalars, step counters, every rank's RNG
+// stream states and data sampler cursors, the resolved configuration and the model signature.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "dist/consistency.hpp"
+#include "dist/sampler.hpp"
+#include "io/io_config.hpp"
+
+namespace mdrl::io {
+
+inline constexpr int64_t kCheckpointFormatVersion = 1;
+inline constexpr const char* kCheckpointFormat = "mdrl-checkpoint";
+
+// One parameter of a model as the compatibility check sees it.
+struct TensorSpec {
+  std::string name;
+  std::string dtype;  // "bfloat16", "float32", ...
+  std::vector<int64_t> shape;
+  bool operator==(const TensorSpec&) const = default;
+};
+using ModelSignature = std::vector<TensorSpec>;
+// The signature of a named tensor list (in its order).
+ModelSignature signature_of(const dist::NamedTensors& tensors);
+// One exact 64-bit fingerprint of named tensors (names, dtypes, shapes and values through
+// dist::tensor_checksum): identifies the base weights a LoRA checkpoint was trained on.
+uint64_t weights_checksum(const dist::NamedTensors& tensors);
+
+enum class Trainable { Full, Lora };
+const char* trainable_name(Trainable t);
+
+struct CheckpointState {
+  int64_t step = 0;                         // training steps completed
+  std::map<std::string, int64_t> counters;  // e.g. "epoch", "samples_seen", "optimizer_steps"
+
+  Trainable trainable = Trainable::Full;
+  dist::NamedTensors params;       // the trainable parameters: LoRA factors for LoRA, all weights otherwise
+  ModelSignature model_signature;  // the whole model (frozen parameters included), for compatibility
+  std::string base_checkpoint;     // LoRA: the base weights' folder or file
+  uint64_t base_checksum = 0;      // LoRA: weights_checksum() of the base weights
+
+  // Optimizer state as named tensors ("exp_avg/<param>", "exp_avg_sq/<param>"; '/' makes groups)
+  // and scalars ("lr", "beta1", "step", ...).
+  dist::NamedTensors optimizer_tensors;
+  std::map<std::string, double> optimizer_scalars;
+  std::map<std::string, double> schedule_scalars;  // LR schedule (e.g. "last_lr", "warmup_steps")
+
+  // This rank's entries; the file holds every rank's, and load() returns the loading rank's.
+  // Names (e.g. "sampling", "masking", "data_order") must agree across ranks.
+  std::vector<std::pair<std::string, core::RngStream::State>> rng;
+  std::vector<std::pair<std::string, dist::ShardedSampler::State>> samplers;
+
+  std::string config_ini;  // config::Options::resolved_ini() of the run that wrote it
+};
+
+// What the running job needs a checkpoint to match before it resumes from it.
+struct ResumeRequirements {
+  ModelSignature model_signature;
+  Trainable trainable = Trainable::Full;
+  std::optional<uint64_t> base_checksum;  // LoRA: the loaded base weights' weights_checksum()
+};
+
+// Writes one checkpoint file at `path` (no temporary, no rename: CheckpointManager does that).
+// Collective over comm. Each tensor is written by one rank (balanced by bytes), so ranks write in
+// parallel; every rank must hold the same parameter and optimizer values.
+void write_checkpoint_file(const std::string& path, MPI_Comm comm, const CheckpointState& state);
+// Reads a checkpoint file after checking it against `req` and comm's size (core::FormatError
+// naming the file and the first difference). Tensors come back on the CPU. Collective over comm.
+CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, const ResumeRequirements& req);
+
+class CheckpointManager {
+ public:
+  // Checkpoints live in <run_dir>/checkpoints/.
+  CheckpointManager(MPI_Comm comm, std::string run_dir, CheckpointConfig cfg);
+
+  const std::string& dir() const { return dir_; }
+  // Whether checkpoint.every asks for a checkpoint after `step`.
+  bool due(int64_t step) const { return cfg_.every > 0 && step > 0 && step % cfg_.every == 0; }
+  // <dir>/step_<N>.h5
+  std::string path_for_step(int64_t step) const;
+
+  // Writes step_<N>.h5.tmp, renames it to step_<N>.h5, updates `latest` and applies keep_last.
+  // Collective; returns the final path.
+  std::string save(const CheckpointState& state);
+  // The newest complete checkpoint, or none. Collective (rank 0 looks, every rank gets the answer).
+  // A newest file that is not a readable checkpoint is an error naming it, not silently skipped.
+  std::optional<std::string> find_latest() const;
+  // find_latest() and read it; none when the run has no checkpoint yet. Collective.
+  std::optional<CheckpointState> resume(const ResumeRequirements& req) const;
+  CheckpointState load(const std::string& path, const ResumeRequirements& req) const;
+
+  // Tests: make save() stop after the temporary file is complete, as a crash before the rename would.
+  void set_crash_before_rename_for_testing(bool on) { crash_before_rename_ = on; }
+
+ private:
+  MPI_Comm comm_;
+  std::string dir_;
+  CheckpointConfig cfg_;
+  bool crash_before_rename_ = false;
+};
+
+}  // namespace mdrl::io

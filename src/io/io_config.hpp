@@ -1,0 +1,31 @@
+// Option sections of the io module: [trajectory] (the rollout trajectory store of the RL modes) and
+// [checkpoint] (cadence and retention of <run.dir>/checkpoints/). Modes register the sections they use.
+#pragma once
+
+#include <cstdint>
+
+namespace mdrl::config {
+class Options;
+}
+
+namespace mdrl::io {
+
+struct TrajectoryConfig {
+  bool enabled = true;            // write <run.dir>/trajectories/*.h5
+  int64_t steps_per_file = 0;     // training steps per file; 0 = one file for the whole run
+  int64_t compression = 0;        // deflate level 0..9 (0 = none); collective filtered writes
+  bool collective_io = false;     // MPI-IO collective transfers for uncompressed data too
+
+  void add_options(config::Options& opts);
+  void validate() const;
+};
+
+struct CheckpointConfig {
+  int64_t every = 0;      // write a checkpoint every N training steps; 0 = only at the end and on signals
+  int64_t keep_last = 3;  // keep the newest N checkpoints; 0 = keep all
+
+  void add_options(config::Options& opts);
+  void validate() const;
+};
+
+}  // namespace mdrl::io

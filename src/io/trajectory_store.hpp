@@ -1,0 +1,154 @@
+// The rollout trajectory store (DESIGN.md data flow step 6; file format in src/io/README.md): one
+// HDF5 file per run (or per N training steps) under <run.dir>/trajectories/. For each training step
+// every rank appends its samples with one collective write per dataset, at the row offset given by
+// an exclusive prefix sum of the ranks' sample counts, so a step's samples lie in rank order. The
+// step map makes every intermediate decoding state reconstructible from the final tokens.
+//
+// TrajectoryWriter is used by the GRPO loops; TrajectoryReader by tools and tests (one process).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/io_config.hpp"
+
+namespace mdrl::io {
+
+inline constexpr int64_t kTrajectoryFormatVersion = 1;
+inline constexpr const char* kTrajectoryFormat = "mdrl-trajectories";
+
+// Facts fixed for a run, stored as root attributes of every file.
+struct TrajectoryMeta {
+  std::string config_ini;                 // config::Options::resolved_ini()
+  std::vector<std::string> reward_names;  // the columns of TrajectoryBatch::rewards, in order
+  int64_t mask_token_id = -1;             // the model's mask token, for rebuilding states; -1 = unknown
+};
+
+// One rank's samples of one training step. B may differ between ranks (0 included: then the
+// tensors may be left undefined). Integer tensors may have any integer dtype, float tensors any
+// floating dtype; any device.
+struct TrajectoryBatch {
+  int64_t step = 0;            // training step, identical on every rank
+  at::Tensor prompt_ids;       // [B, P] integer
+  at::Tensor prompt_mask;      // [B, P] bool, true = real token (padding is not stored); undefined = all real
+  at::Tensor completion_ids;   // [B, L] integer
+  at::Tensor step_map;         // [B, L] integer: the decoding step (0-based) that unmasked each position
+  at::Tensor confidence;       // [B, L] float: the confidence of each token when it was unmasked
+  at::Tensor rewards;          // [B, K] float: per reward component (TrajectoryMeta::reward_names)
+  at::Tensor reward;           // [B] float: weighted total reward
+  at::Tensor advantage;        // [B] float
+  at::Tensor group_id;         // [B] integer: global id of the sample's prompt group
+  at::Tensor old_logprob;      // [B, L] float, or undefined when the run computes none
+  std::string decoding;        // decoding settings (JSON text); rank 0's text is recorded
+};
+
+class TrajectoryWriter {
+ public:
+  // `dir` is created if missing. Files are opened lazily on the first append. Collective over comm.
+  TrajectoryWriter(MPI_Comm comm, std::string dir, TrajectoryMeta meta, TrajectoryConfig cfg);
+  ~TrajectoryWriter();
+  TrajectoryWriter(const TrajectoryWriter&) = delete;
+  TrajectoryWriter& operator=(const TrajectoryWriter&) = delete;
+
+  // Appends this rank's samples of one step. Collective over comm: every rank calls it once per
+  // step, with the same step. The first append of a writer reopens an existing file for its step
+  // (after a resume) and drops the steps at or after `batch.step` recorded there by the interrupted
+  // run, and deletes per-N files that start after it: the store then reads as if never interrupted.
+  void append(const TrajectoryBatch& batch);
+  // Closes the current file (also done by the destructor, which cannot report errors). Collective.
+  void close();
+
+  // Path of the file that holds `step`.
+  std::string path_for_step(int64_t step) const;
+  // Bytes of sample data handed to append() so far by this rank (for benchmarks).
+  int64_t bytes_appended() const { return bytes_appended_; }
+
+  struct OpenFile;  // internal (trajectory_layout.hpp)
+
+ private:
+  void open_for(const TrajectoryBatch& batch, int64_t completion_length, int64_t chunk_rows, bool has_logprob);
+
+  MPI_Comm comm_;
+  std::string dir_;
+  TrajectoryMeta meta_;
+  TrajectoryConfig cfg_;
+  std::unique_ptr<OpenFile> file_;
+  bool first_append_ = true;
+  int64_t bytes_appended_ = 0;
+};
+
+// One stored sample.
+struct TrajectorySample {
+  int64_t index = 0;  // row in the file
+  int64_t step = 0;
+  int32_t rank = 0;
+  int64_t group_id = 0;
+  std::vector<int32_t> prompt_ids;
+  std::vector<int32_t> completion_ids;  // [L]
+  std::vector<int16_t> step_map;        // [L]
+  std::vector<float> confidence;        // [L]
+  std::vector<float> old_logprob;       // [L], empty when the file has none
+  std::vector<double> rewards;          // [K]
+  double reward = 0, advantage = 0;
+
+  // Decoding steps the sample took: 1 + the largest step in the step map (0 when L = 0).
+  int64_t num_decoding_steps() const;
+  // The completion after `steps_done` decoding steps (x_{steps_done}): a position keeps its final
+  // token when it was unmasked at a step < steps_done and is `mask_id` otherwise. steps_done = 0 is
+  // the fully masked start; steps_done >= num_decoding_steps() the final completion.
+  std::vector<int32_t> state_after(int64_t steps_done, int32_t mask_id) const;
+};
+
+struct TrajectoryStep {
+  int64_t step = 0;          // training step
+  int64_t first_sample = 0;  // row of its first sample
+  int64_t num_samples = 0;
+  std::string decoding;      // decoding settings recorded for the step
+};
+
+class TrajectoryReader {
+ public:
+  // Opens one file read-only in this process alone. Throws core::IoError (missing, truncated,
+  // corrupt) or core::FormatError (not a trajectory file, newer format) naming the file.
+  explicit TrajectoryReader(const std::string& path);
+  ~TrajectoryReader();
+  TrajectoryReader(TrajectoryReader&&) noexcept;
+
+  const std::string& path() const { return path_; }
+  int64_t format_version() const { return format_version_; }
+  const std::string& config_ini() const { return config_ini_; }
+  const std::string& git_commit() const { return git_commit_; }
+  const std::string& created() const { return created_; }
+  int64_t world_size() const { return world_size_; }
+  int64_t mask_token_id() const { return mask_token_id_; }
+  int64_t completion_length() const { return completion_length_; }
+  bool has_old_logprob() const { return has_old_logprob_; }
+  const std::vector<std::string>& reward_names() const { return reward_names_; }
+
+  const std::vector<TrajectoryStep>& steps() const { return steps_; }
+  int64_t num_samples() const { return num_samples_; }
+  // Samples [first, first + count), in file order (steps ascending; within a step, rank order).
+  std::vector<TrajectorySample> read(int64_t first, int64_t count) const;
+  TrajectorySample sample(int64_t index) const { return read(index, 1).at(0); }
+  std::vector<TrajectorySample> step_samples(size_t step_index) const;
+
+  // The trajectory files of a run directory's trajectories/ folder, ordered by first step.
+  static std::vector<std::string> run_files(const std::string& dir);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+  int64_t format_version_ = 0, world_size_ = 0, mask_token_id_ = -1, completion_length_ = 0, num_samples_ = 0;
+  bool has_old_logprob_ = false;
+  std::string config_ini_, git_commit_, created_;
+  std::vector<std::string> reward_names_;
+  std::vector<TrajectoryStep> steps_;
+};
+
+}  // namespace mdrl::io

@@ -1,0 +1,85 @@
+// Under `mpirun -np 2`: a checkpoint written collectively (tensors split between the ranks) reads
+// back bit-exactly on both ranks, each rank getting its own RNG streams and sampler cursor; a crash
+// before the rename leaves the previous checkpoint to resume from; a checkpoint written by two
+// ranks is refused by a one-rank run; ranks that disagree on the contents fail together.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "io/checkpoint.hpp"
+#include "io/file_util.hpp"
+#include "test_support.hpp"
+#include "unit/io/checkpoint_fixture.hpp"
+
+using namespace mdrl;
+
+namespace {
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+struct SharedDir {
+  std::unique_ptr<test::TempDir> owner;
+  std::string path;
+  SharedDir() {
+    if (world_rank() == 0) owner = std::make_unique<test::TempDir>();
+    path = io::bcast_string(MPI_COMM_WORLD, owner ? owner->path().string() : std::string());
+  }
+  ~SharedDir() { MPI_Barrier(MPI_COMM_WORLD); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(io_checkpoint_mpi)
+
+BOOST_AUTO_TEST_CASE(round_trip_per_rank_state) {
+  const int rank = world_rank();
+  SharedDir dir;
+  io::CheckpointManager m(MPI_COMM_WORLD, dir.path, {});
+  for (auto trainable : {io::Trainable::Full, io::Trainable::Lora}) {
+    const auto s = test::make_checkpoint_state(12, rank, trainable);
+    m.save(s);
+    const auto back = m.resume(test::requirements(s));
+    BOOST_REQUIRE(back.has_value());
+    test::check_same_state(*back, s);  // includes this rank's streams and cursor
+    BOOST_TEST(back->samplers[0].second.cursor == 96 * 12 + rank);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(crash_before_rename_and_world_size_refusal) {
+  const int rank = world_rank();
+  SharedDir dir;
+  io::CheckpointManager m(MPI_COMM_WORLD, dir.path, {});
+  const auto s5 = test::make_checkpoint_state(5, rank);
+  m.save(s5);
+  m.set_crash_before_rename_for_testing(true);
+  m.save(test::make_checkpoint_state(6, rank));
+  io::CheckpointManager resumed(MPI_COMM_WORLD, dir.path, {});
+  const auto latest = resumed.find_latest();
+  BOOST_TEST(latest.value() == m.path_for_step(5));
+  test::check_same_state(resumed.load(*latest, test::requirements(s5)), s5);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == 0) {
+    io::CheckpointManager one(MPI_COMM_SELF, dir.path, {});
+    try {
+      one.load(*latest, test::requirements(s5));
+      BOOST_FAIL("a one-rank run accepted a two-rank checkpoint");
+    } catch (const core::FormatError& e) {
+      const std::string msg = e.what();
+      BOOST_TEST(msg.find("written by 2 ranks, this run has 1") != std::string::npos, msg);
+      BOOST_TEST(msg.find(*latest) != std::string::npos, msg);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ranks_disagreeing_on_contents_fail_together) {
+  const int rank = world_rank();
+  SharedDir dir;
+  io::CheckpointManager m(MPI_COMM_WORLD, dir.path, {});
+  auto s = test::make_checkpoint_state(3, rank);
+  if (rank == 1) s.optimizer_scalars["lr"] = 2.0;
+  BOOST_CHECK_THROW(m.save(s), core::MismatchError);
+  BOOST_TEST(!std::filesystem::exists(m.path_for_step(3)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,54 @@
+"""Reads the files io_write_samples wrote with h5py, as the src/io/README.md formats promise.
+
+Usage: check_h5py.py <dir>. Exits 77 (CTest: skipped) when h5py is not installed.
+"""
+import json
+import sys
+
+try:
+    import h5py
+    import numpy as np
+except ImportError:
+    print("h5py/numpy not available; skipping")
+    sys.exit(77)
+
+d = sys.argv[1]
+with h5py.File(f"{d}/trajectories/trajectories.h5", "r") as f:
+    assert f.attrs["format"] == "mdrl-trajectories", f.attrs["format"]
+    assert f.attrs["format_version"] == 1
+    assert f.attrs["config_ini"] == "[run]\nseed = 42\n"
+    assert list(f.attrs["reward_names"]) == ["correctness", "format"]
+    assert f.attrs["completion_length"] == 4 and f.attrs["mask_token_id"] == 126336
+    assert json.loads(f.attrs["decoding_settings"][0]) == {"steps": 2}
+    s = f["samples"]
+    assert s["completion_ids"].shape == (4, 4) and s["completion_ids"].dtype == np.int32
+    assert s["completion_ids"][2].tolist() == [1000, 1001, 1002, 1003]
+    assert s["step_map"].dtype == np.int16 and s["step_map"][0].tolist() == [1, 0, 1, 0]
+    assert s["rewards"][1].tolist() == [0.0, 0.5]
+    assert s["step"][:].tolist() == [0, 0, 1, 1]
+    off, length = s["prompt_offset"][:], s["prompt_length"][:]
+    prompts = s["prompt_ids"][:]
+    assert prompts[off[0]:off[0] + length[0]].tolist() == [1, 2]  # left padding dropped
+    assert prompts[off[3]:off[3] + length[3]].tolist() == [103, 104, 105]
+    # The state after 1 decoding step of sample 0, rebuilt from the step map.
+    mask = f.attrs["mask_token_id"]
+    x1 = np.where(s["step_map"][0] < 1, s["completion_ids"][0], mask)
+    assert x1.tolist() == [mask, 1, mask, 3]
+    assert f["steps/step"][:].tolist() == [0, 1] and f["steps/num_samples"][:].tolist() == [2, 2]
+
+expected = json.load(open(f"{d}/expected.json"))
+with h5py.File(f"{d}/checkpoints/step_9.h5", "r") as f:
+    assert f.attrs["format"] == "mdrl-checkpoint" and f.attrs["step"] == 9
+    w = f["model/params/w"]
+    assert w.attrs["dtype"] == "bfloat16" and w.dtype == np.uint16
+    w32 = (w[:].astype(np.uint32) << 16).view(np.float32)
+    assert w32.tolist() == expected["params"]["w"], (w32, expected["params"]["w"])
+    h = f["model/params/h"]
+    assert h[:].view(np.float16).astype(np.float32).tolist() == expected["params"]["h"]
+    assert f["optimizer/tensors/exp_avg/w"][:].tolist() == [1.0, 1.0, 1.0]
+    assert f["optimizer/scalars"].attrs["lr"] == 1e-4
+    assert f["ranks/rng_state"].shape == (1, 1, 4) and list(f["ranks"].attrs["rng_names"]) == ["sampling"]
+    assert f["ranks/sampler_state"][0, 0].tolist() == [1, 96]
+    sig = json.loads(f["model"].attrs["signature"])
+    assert sig[0] == ["w", "bfloat16", [3]], sig
+print("h5py reads the trajectory and checkpoint files as documented")
