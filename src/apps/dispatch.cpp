@@ -4,7 +4,9 @@
 #include <iostream>
 
 #include "apps/mode_export.hpp"
+#include "apps/mode_generate.hpp"
 #include "apps/mode_info.hpp"
+#include "apps/mode_score.hpp"
 #include "apps/mode_setup.hpp"
 #include "apps/mode_tokenize.hpp"
 #include "config/run_config.hpp"
@@ -70,6 +72,8 @@ int dispatch(const dist::MpiEnv& env, const std::vector<std::string>& args) {
     if (name == "info") return run_info(env, rest);
     if (name == "tokenize") return run_tokenize(env, rest);
     if (name == "export") return run_export(env, rest);
+    if (name == "score") return run_score(env, rest);
+    if (name == "generate") return run_generate(env, rest);
     try {
       return run_pending(env, m, rest);
     } catch (const core::NotImplementedError& e) {

@@ -4,16 +4,20 @@
 
 #include "apps/dispatch.hpp"
 #include "apps/mode_export.hpp"
+#include "apps/mode_score.hpp"
+#include "apps/mode_generate.hpp"
 #include "apps/mode_tokenize.hpp"
 #include "model/model_config.hpp"
 #include "core/build_info.hpp"
 #include "config/run_config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "decode/decode_config.hpp"
 #include "dist/collectives_mpi.hpp"
 #include "dist/consistency.hpp"
 #include "dist/dist_config.hpp"
 #include "dist/mpi_env.hpp"
+#include "tasks/task.hpp"
 #include "tokenizer/tokenizer_config.hpp"
 
 namespace mdrl::apps {
@@ -25,8 +29,8 @@ const std::vector<ModeInfo>& modes() {
       {"one-step-grpo", "one-step GRPO reinforcement learning", "the GRPO issue"},
       {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", "the GRPO issue"},
       {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", "the evaluation issue"},
-      {"generate", "decode prompts, with a live view of unmasking", "issue #5"},
-      {"score", "score generation files (ours and the reference tools' JSON)", "issue #6"},
+      {"generate", "decode prompts, with a live view of unmasking", nullptr},
+      {"score", "score generation files (ours and the reference tools' JSON)", nullptr},
       {"export", "merged weights or a PEFT adapter as safetensors", nullptr},
       {"tokenize", "encode text to token ids and pieces, or decode ids (tokenizer debugging)", nullptr},
       {"info", "build, devices, MPI ranks and their placement", nullptr},
@@ -53,6 +57,14 @@ std::set<std::string> all_sections() {
   mc.add_options(opts);
   lc.add_options(opts);
   ex.add_options(opts);
+  decode::DecodeConfig dc;
+  GenerateConfig gen;
+  dc.add_options(opts);
+  gen.add_options(opts);
+  tasks::TasksConfig tasks_cfg;
+  ScoreConfig score;
+  tasks_cfg.add_options(opts);
+  score.add_options(opts);
   const auto names = opts.section_names();
   return {names.begin(), names.end()};
 }

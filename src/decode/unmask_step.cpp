@@ -1,0 +1,81 @@
+// The unmasking step (spec algorithms.md §1.1, §1.4, §1.6, §1.7, §1.8; quirks Q13, Q14).
+#include "decode/unmask_step.hpp"
+
+#include <torch/torch.h>
+
+#include <limits>
+
+#include "core/error.hpp"
+
+namespace mdrl::decode {
+namespace {
+
+torch::ScalarType scalar_of(Precision p) { return p == Precision::F64 ? torch::kDouble : torch::kFloat; }
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+torch::Tensor gumbel_argmax(const torch::Tensor& logits, double temperature, Precision precision, at::Generator& gen) {
+  if (temperature == 0.0) return logits.argmax(-1);
+  const auto dtype = scalar_of(precision);
+  // u -> -T ln(-ln u), built in place in the noise buffer; u = 0 gives -inf (never chosen).
+  torch::Tensor score = torch::rand(logits.sizes(), gen, logits.options().dtype(dtype));
+  score.log_().neg_().log_().mul_(-temperature).add_(logits.to(dtype));
+  return score.argmax(-1);
+}
+
+torch::Tensor select_top_k(const torch::Tensor& confidence, const torch::Tensor& k) {
+  // confidence: [B, W]; k: [B]
+  const int64_t W = confidence.size(1);
+  auto selected = torch::zeros(confidence.sizes(), confidence.options().dtype(torch::kBool));
+  const int64_t kmax = std::min<int64_t>(W, k.numel() ? k.max().item<int64_t>() : 0);
+  if (kmax <= 0) return selected;
+  // One top-kmax for all rows, then keep the first k[b] of row b: ranks [B, kmax] < k[b].
+  const auto [values, index] = confidence.topk(kmax, /*dim=*/1);
+  const auto rank = torch::arange(kmax, k.options()).unsqueeze(0);
+  const auto keep = rank.lt(k.unsqueeze(1)).logical_and_(values.gt(kNegInf));
+  selected.scatter_(1, index, keep);
+  return selected;
+}
+
+torch::Tensor cfg_combine(const torch::Tensor& cond, const torch::Tensor& uncond, double scale) {
+  return uncond + (scale + 1.0) * (cond - uncond);
+}
+
+StepResult unmask_step(torch::Tensor& x, torch::Tensor logits, int64_t offset, int64_t window_end,
+                       const torch::Tensor& k, const StepSettings& s, at::Generator& gen) {
+  // x: [B, T] int64; logits: [B, W, V]
+  const int64_t B = x.size(0), W = logits.size(1);
+  MDRL_ASSERT(logits.size(0) == B && offset >= 0 && offset + W <= x.size(1));
+  torch::Tensor xw = x.narrow(1, offset, W);  // view into x
+  const torch::Tensor masked = xw.eq(s.mask_id);
+
+  if (!s.sample_mask_token && s.mask_id < logits.size(-1)) logits.select(-1, s.mask_id).fill_(kNegInf);
+  const torch::Tensor x0 = gumbel_argmax(logits, s.temperature, s.noise_precision, gen);  // [B, W]
+
+  torch::Tensor conf;  // [B, W]
+  const auto cdtype = scalar_of(s.confidence_precision);
+  if (s.remasking == Remasking::LowConfidence) {
+    // Untempered softmax probability of the sampled token, exp(l[x0] - logsumexp(l)).
+    const torch::Tensor l = logits.to(cdtype);
+    conf = (l.gather(-1, x0.unsqueeze(-1)).squeeze(-1) - l.logsumexp(-1)).exp_();
+  } else {
+    conf = torch::rand({B, W}, gen, logits.options().dtype(cdtype));
+  }
+  if (s.gamma != 1.0 && s.eos_ids.defined() && s.eos_ids.numel() > 0) {
+    // EOSER: only the confidence of EOS candidates is scaled; the sampled token stays.
+    conf = torch::where(torch::isin(x0, s.eos_ids), conf * s.gamma, conf);
+  }
+  const auto pos = torch::arange(offset, offset + W, x.options()).unsqueeze(0);  // [1, W]
+  const auto eligible = masked.logical_and(pos.lt(window_end));
+  conf = conf.masked_fill(eligible.logical_not(), kNegInf);
+
+  StepResult r;
+  r.selected = select_top_k(conf, k.to(x.device()));
+  xw.copy_(torch::where(r.selected, x0, xw));
+  r.transfer = r.selected.logical_and(x0.ne(s.mask_id));
+  r.confidence = conf.to(torch::kFloat);
+  return r;
+}
+
+}  // namespace mdrl::decode
