@@ -2,7 +2,8 @@
 # The embedded default, end to end on this machine (no GPU needed), with what is built so far:
 # the SPMD executable on two MPI ranks reporting the build, devices and rank placement; the
 # byte-level tokenizer rendering a chat prompt; the tiny LLaDA preset exported as a Hugging Face
-# folder and read back. Training and evaluation on the tiny model join here as their modes land.
+# folder and read back; EOSER + ASS decoding with that (untrained) model. Training and evaluation
+# on the tiny model join here as their modes land.
 # Environment: MDRL_PRESET (default release), MDRL_NP (ranks, default 2), MDRL_RUN_DIR (default runs/quickstart).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,3 +25,8 @@ echo; echo "== mdrl export: the tiny LLaDA preset as a Hugging Face folder, then
 "$MDRL" export --model.preset=tiny --export.what=base --export.out="$RUN_DIR/tiny-hf"
 "$MDRL" export --model.path="$RUN_DIR/tiny-hf" --export.what=base --export.out="$RUN_DIR/tiny-hf-roundtrip"
 ls -l "$RUN_DIR/tiny-hf"
+
+echo; echo "== mdrl generate: EOSER + ASS (log2 64 = 6 steps) with the tiny preset"
+echo "   (random weights until the SFT mode trains it: the text is noise, the plan and the loop are real)"
+"$MDRL" generate --model.preset=tiny --decode.schedule=ass --decode.gen_length=64 --decode.steps=6 \
+  --decode.eoser=true --generate.show_plan=true --log.level=warn "What is 2+2?"
