@@ -38,6 +38,13 @@ struct MpiFixture {
   }
 };
 
+// This process's rank in MPI_COMM_WORLD (MPI must be initialised).
+inline int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
 // A fresh directory under the system temp folder, removed with its contents at scope exit.
 class TempDir {
  public:

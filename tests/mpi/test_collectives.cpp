@@ -11,16 +11,12 @@
 #include "dist/metrics.hpp"
 #include "dist/mpi_env.hpp"
 #include "dist/tensor_collectives.hpp"
+#include "test_support.hpp"
 
 using namespace mdrl;
+using test::world_rank;
 
 namespace {
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
 // Tensors of odd sizes whose values depend on the rank: v = (rank + 1) * (i + 1) for element i.
 std::vector<torch::Tensor> make_tensors(torch::ScalarType dtype, int rank) {
   std::vector<torch::Tensor> ts;

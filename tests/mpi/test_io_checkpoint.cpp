@@ -8,27 +8,13 @@
 #include "core/error.hpp"
 #include "io/checkpoint.hpp"
 #include "io/file_util.hpp"
+#include "mpi/shared_dir.hpp"
 #include "test_support.hpp"
 #include "unit/io/checkpoint_fixture.hpp"
 
 using namespace mdrl;
-
-namespace {
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-struct SharedDir {
-  std::unique_ptr<test::TempDir> owner;
-  std::string path;
-  SharedDir() {
-    if (world_rank() == 0) owner = std::make_unique<test::TempDir>();
-    path = io::bcast_string(MPI_COMM_WORLD, owner ? owner->path().string() : std::string());
-  }
-  ~SharedDir() { MPI_Barrier(MPI_COMM_WORLD); }
-};
-}  // namespace
+using test::SharedDir;
+using test::world_rank;
 
 BOOST_AUTO_TEST_SUITE(io_checkpoint_mpi)
 

@@ -8,27 +8,15 @@
 #include "core/error.hpp"
 #include "io/file_util.hpp"
 #include "io/trajectory_store.hpp"
+#include "mpi/shared_dir.hpp"
 #include "test_support.hpp"
 #include "unit/io/trajectory_fixture.hpp"
 
 using namespace mdrl;
+using test::SharedDir;
+using test::world_rank;
 
 namespace {
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-// A directory every rank agrees on (rank 0's temporary directory), removed by rank 0.
-struct SharedDir {
-  std::unique_ptr<test::TempDir> owner;
-  std::string path;
-  SharedDir() {
-    if (world_rank() == 0) owner = std::make_unique<test::TempDir>();
-    path = io::bcast_string(MPI_COMM_WORLD, owner ? owner->path().string() : std::string());
-  }
-  ~SharedDir() { MPI_Barrier(MPI_COMM_WORLD); }
-};
 // Samples per (step, rank): uneven, with a rank that has none at step 2.
 int64_t count(int64_t step, int rank) {
   static const int64_t c[4][2] = {{3, 2}, {1, 4}, {0, 5}, {6, 1}};
