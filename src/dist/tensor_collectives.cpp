@@ -39,6 +39,39 @@ void check_same_kind(const std::vector<at::Tensor>& tensors) {
   }
 }
 
+// Copies the bucket's tensors, in order, into `flat` (converting dtype if flat's differs).
+void pack(const std::vector<at::Tensor>& tensors, const std::vector<size_t>& bucket, at::Tensor& flat) {
+  int64_t offset = 0;
+  for (size_t i : bucket) {
+    const int64_t n = tensors[i].numel();
+    flat.narrow(0, offset, n).view(tensors[i].sizes()).copy_(tensors[i]);
+    offset += n;
+  }
+}
+
+// Copies `flat` back into the bucket's tensors; with scale != 1 multiplies on the way (one pass).
+void unpack(const at::Tensor& flat, const std::vector<at::Tensor>& tensors, const std::vector<size_t>& bucket,
+            double scale = 1.0) {
+  int64_t offset = 0;
+  for (size_t i : bucket) {
+    const int64_t n = tensors[i].numel();
+    const at::Tensor part = flat.narrow(0, offset, n).view(tensors[i].sizes());
+    if (scale != 1.0) {
+      at::Tensor dst = tensors[i];
+      at::mul_out(dst, part, at::scalar_tensor(scale, part.options()));
+    } else {
+      tensors[i].copy_(part);
+    }
+    offset += n;
+  }
+}
+
+int64_t total_numel(const std::vector<at::Tensor>& tensors, const std::vector<size_t>& bucket) {
+  int64_t total = 0;
+  for (size_t i : bucket) total += tensors[i].numel();
+  return total;
+}
+
 }  // namespace
 
 TensorCollectives::TensorCollectives(MPI_Comm comm, int64_t bucket_bytes, int cuda_device)
@@ -101,30 +134,12 @@ void TensorCollectives::all_reduce(const std::vector<at::Tensor>& tensors, Reduc
       reduce_flat(view, op);
       continue;
     }
-    int64_t total = 0;
-    for (size_t i : bucket) total += tensors[i].numel();
-    at::Tensor flat = scratch(via_f32 ? at::kFloat : dtype, first.device(), total);
-    int64_t offset = 0;
-    for (size_t i : bucket) {  // pack (converting bf16/f16 to f32 on the way)
-      const int64_t n = tensors[i].numel();
-      flat.narrow(0, offset, n).view(tensors[i].sizes()).copy_(tensors[i]);
-      offset += n;
-    }
+    at::Tensor flat = scratch(via_f32 ? at::kFloat : dtype, first.device(), total_numel(tensors, bucket));
+    pack(tensors, bucket, flat);  // converting bf16/f16 to f32 on the way
     // NCCL averages itself; on MPI the 1/world factor is fused into the copy back.
     const bool scale_on_unpack = op == ReduceOp::Mean && !flat.is_cuda();
     reduce_flat(flat, scale_on_unpack ? ReduceOp::Sum : op);
-    offset = 0;
-    for (size_t i : bucket) {
-      const int64_t n = tensors[i].numel();
-      const at::Tensor part = flat.narrow(0, offset, n).view(tensors[i].sizes());
-      if (scale_on_unpack) {
-        at::Tensor dst = tensors[i];
-        at::mul_out(dst, part, at::scalar_tensor(1.0 / size_, part.options()));
-      } else {
-        tensors[i].copy_(part);
-      }
-      offset += n;
-    }
+    unpack(flat, tensors, bucket, scale_on_unpack ? 1.0 / size_ : 1.0);
   }
 }
 
@@ -163,22 +178,10 @@ void TensorCollectives::broadcast(const std::vector<at::Tensor>& tensors, int ro
       broadcast_flat(view, root);
       continue;
     }
-    int64_t total = 0;
-    for (size_t i : bucket) total += tensors[i].numel();
-    at::Tensor flat = scratch(first.scalar_type(), first.device(), total);
-    int64_t offset = 0;
-    for (size_t i : bucket) {
-      const int64_t n = tensors[i].numel();
-      flat.narrow(0, offset, n).view(tensors[i].sizes()).copy_(tensors[i]);
-      offset += n;
-    }
+    at::Tensor flat = scratch(first.scalar_type(), first.device(), total_numel(tensors, bucket));
+    pack(tensors, bucket, flat);
     broadcast_flat(flat, root);
-    offset = 0;
-    for (size_t i : bucket) {
-      const int64_t n = tensors[i].numel();
-      tensors[i].copy_(flat.narrow(0, offset, n).view(tensors[i].sizes()));
-      offset += n;
-    }
+    unpack(flat, tensors, bucket);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "tokenizer/regex.hpp"
 
 namespace mdrl::tasks {
 namespace {
@@ -15,34 +16,6 @@ namespace {
 constexpr const char* kPySpace =
     "\\t\\n\\x{0B}\\f\\r\\x{1C}-\\x{1F} \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}"
     "\\x{205F}\\x{3000}";
-
-std::string rewrite(const std::string& pattern) {
-  std::string out;
-  bool in_class = false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    if (c == '\\' && i + 1 < pattern.size()) {
-      const char n = pattern[++i];
-      if (n == 's')
-        out += in_class ? std::string(kPySpace) : "[" + std::string(kPySpace) + "]";
-      else if (n == 'S' && !in_class)
-        out += "[^" + std::string(kPySpace) + "]";
-      else
-        (out += c) += n;
-      continue;
-    }
-    if (c == '[' && !in_class) {
-      in_class = true;
-      out += c;
-      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
-      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
-      continue;
-    }
-    if (c == ']' && in_class) in_class = false;
-    out += c;
-  }
-  return out;
-}
 
 struct MatchData {
   pcre2_match_data* p;
@@ -55,7 +28,7 @@ struct MatchData {
 }  // namespace
 
 PyRegex::PyRegex(const std::string& pattern, bool dotall) : pattern_(pattern) {
-  const std::string pcre = rewrite(pattern);
+  const std::string pcre = tokenizer::spell_out_whitespace(pattern, kPySpace);
   std::unique_ptr<pcre2_compile_context, void (*)(pcre2_compile_context*)> ctx(pcre2_compile_context_create(nullptr),
                                                                                pcre2_compile_context_free);
   pcre2_set_newline(ctx.get(), PCRE2_NEWLINE_LF);  // Python: only "\n" is a line end for `.` and `$`

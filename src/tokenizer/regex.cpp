@@ -22,7 +22,8 @@ std::string pcre2_message(int code) {
 
 }  // namespace
 
-std::string Regex::rewrite_for_pcre2(const std::string& pattern) {
+std::string spell_out_whitespace(const std::string& pattern, std::string_view members) {
+  const std::string ws(members);
   std::string out;
   out.reserve(pattern.size() + 64);
   bool in_class = false;
@@ -31,9 +32,9 @@ std::string Regex::rewrite_for_pcre2(const std::string& pattern) {
     if (c == '\\' && i + 1 < pattern.size()) {
       const char n = pattern[i + 1];
       if (n == 's') {
-        out += in_class ? std::string(kWhiteSpace) : std::string("[") + kWhiteSpace + "]";
+        out += in_class ? ws : "[" + ws + "]";
       } else if (n == 'S' && !in_class) {
-        out += std::string("[^") + kWhiteSpace + "]";
+        out += "[^" + ws + "]";
       } else {
         out += c;
         out += n;  // any other escape (including \S inside a class, left to PCRE2) is copied
@@ -54,6 +55,8 @@ std::string Regex::rewrite_for_pcre2(const std::string& pattern) {
   }
   return out;
 }
+
+std::string Regex::rewrite_for_pcre2(const std::string& pattern) { return spell_out_whitespace(pattern, kWhiteSpace); }
 
 Regex::Regex(const std::string& pattern, const std::string& where) : pattern_(pattern) {
   const std::string rewritten = rewrite_for_pcre2(pattern);

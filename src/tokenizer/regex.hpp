@@ -15,6 +15,12 @@
 
 namespace mdrl::tokenizer {
 
+// Replaces `\s` and `\S` in a regex by explicit classes of `members` (PCRE2 class syntax, e.g.
+// "\\t\\n\\x{85}"), inside and outside character classes, leaving every other escape as it is.
+// Each regex dialect we emulate on PCRE2 (Oniguruma for tokenizer.json, Python `re` for the
+// rewards) differs from PCRE2's own \s only in its whitespace set.
+std::string spell_out_whitespace(const std::string& pattern, std::string_view members);
+
 class Regex {
  public:
   struct Span {
