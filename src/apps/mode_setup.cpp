@@ -5,6 +5,8 @@
 #include "apps/dispatch.hpp"
 #include "apps/mode_export.hpp"
 #include "apps/mode_score.hpp"
+#include "apps/mode_sft.hpp"
+#include "sft/sft_loop.hpp"
 #include "apps/mode_generate.hpp"
 #include "apps/mode_tokenize.hpp"
 #include "model/model_config.hpp"
@@ -24,7 +26,7 @@ namespace mdrl::apps {
 
 const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> kModes = {
-      {"sft", "masked-diffusion supervised fine-tuning", "issue #9"},
+      {"sft", "masked-diffusion supervised fine-tuning", nullptr},
       {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", "the GRPO issue"},
       {"one-step-grpo", "one-step GRPO reinforcement learning", "the GRPO issue"},
       {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", "the GRPO issue"},
@@ -65,7 +67,11 @@ std::set<std::string> all_sections() {
   ScoreConfig score;
   tasks_cfg.add_options(opts);
   score.add_options(opts);
-  const auto names = opts.section_names();
+  sft::SftSettings sft_settings;
+  config::Options sft_opts("sft");
+  add_sft_options(sft_opts, sft_settings);
+  auto names = opts.section_names();
+  for (const auto& n : sft_opts.section_names()) names.push_back(n);
   return {names.begin(), names.end()};
 }
 

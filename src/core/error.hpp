@@ -33,6 +33,7 @@ MDRL_DECLARE_ERROR(Hdf5Error, "HDF5 error", 1);
 MDRL_DECLARE_ERROR(CudaError, "CUDA error", 1);
 MDRL_DECLARE_ERROR(NcclError, "NCCL error", 1);
 MDRL_DECLARE_ERROR(NotImplementedError, "not implemented", 2);
+MDRL_DECLARE_ERROR(NumericError, "numeric error", 1);        // NaN/inf losses or gradients
 MDRL_DECLARE_ERROR(MismatchError, "rank mismatch", 1);      // ranks disagree on what must be identical
 MDRL_DECLARE_ERROR(InternalError, "internal error", 1);     // a broken invariant: a bug in mdrl
 

@@ -1,0 +1,67 @@
+// `mdrl sft` from the command line: what a user sees for bad data, a run directory that already
+// has checkpoints, and a checkpoint that does not fit the model; each exits non-zero with a message
+// naming the file or option, and leaves no run output behind.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+
+#include "test_support.hpp"
+
+using namespace mdrl::test;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kTiny =
+    " --model.preset=tiny --sft.max_length=64 --train.batch_size=2 --train.grad_accum=1 --train.eval_every=0"
+    " --sft.eval_fraction=0 --log.level=warn";
+}
+
+BOOST_AUTO_TEST_CASE(bad_jsonl_rows_name_file_line_and_field) {
+  TempDir dir;
+  const auto data = dir.write("d.jsonl", "{\"prompt\": \"2+2?\", \"response\": \"4\"}\n{\"prompt\": \"3+3?\"}\n");
+  const auto run = dir.path() / "run";
+  const auto r = run_mdrl("sft --sft.data=" + data + " --run.dir=" + run.string() + " --train.max_steps=1" + kTiny);
+  BOOST_TEST(r.status != 0);
+  BOOST_TEST(r.output.find(data + ":2") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("'response'") != std::string::npos, r.output);
+  BOOST_TEST(!fs::exists(run / "checkpoints"));
+  BOOST_TEST(!fs::exists(run / "metrics.jsonl"));
+
+  const auto missing = run_mdrl("sft --sft.data=" + (dir.path() / "nope.jsonl").string() + " --run.dir=" + run.string() + kTiny);
+  BOOST_TEST(missing.status != 0);
+  BOOST_TEST(missing.output.find("nope.jsonl") != std::string::npos, missing.output);
+}
+
+BOOST_AUTO_TEST_CASE(skipped_rows_are_counted_and_training_goes_on) {
+  TempDir dir;
+  std::string rows;
+  for (int i = 0; i < 8; ++i) rows += "{\"prompt\": \"q" + std::to_string(i) + "\", \"response\": \"answer " + std::to_string(i) + "\"}\n";
+  rows += "{\"prompt\": \"empty\", \"response\": \"\"}\n";
+  rows += "{\"prompt\": \"" + std::string(200, 'p') + "\", \"response\": \"x\"}\n";
+  const auto data = dir.write("d.jsonl", rows);
+  const auto run = dir.path() / "run";
+  const auto r = run_mdrl("sft --sft.data=" + data + " --run.dir=" + run.string() + " --train.max_steps=2" + kTiny);
+  BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("skipped 2") != std::string::npos, r.output);
+  BOOST_TEST(fs::exists(run / "final" / "model.safetensors"));
+}
+
+BOOST_AUTO_TEST_CASE(existing_checkpoints_need_resume_and_a_matching_model) {
+  TempDir dir;
+  const auto run = dir.path() / "run";
+  const std::string base = "sft --sft.task=sudoku --sft.prompt_style=bare --sft.response_style=answer --tasks.generated_count=50"
+                           " --run.dir=" + run.string() + " --train.max_steps=2" + kTiny + " --sft.max_length=112";
+  const auto first = run_mdrl(base);
+  BOOST_REQUIRE_MESSAGE(first.status == 0, first.output);
+  BOOST_REQUIRE(fs::exists(run / "checkpoints" / "step_2.h5"));
+
+  const auto refuse = run_mdrl(base + " --train.resume=false");
+  BOOST_TEST(refuse.status == 2);
+  BOOST_TEST(refuse.output.find("train.resume") != std::string::npos, refuse.output);
+
+  // LoRA training cannot continue a full fine-tuning checkpoint.
+  const auto lora = run_mdrl(base + " --lora.rank=4 --train.max_steps=4");
+  BOOST_TEST(lora.status != 0);
+  BOOST_TEST(lora.output.find("step_2.h5") != std::string::npos, lora.output);
+  // Nothing new was written.
+  BOOST_TEST(!fs::exists(run / "checkpoints" / "step_4.h5"));
+}
