@@ -14,8 +14,9 @@ void SftConfig::add_options(config::Options& opts) {
                 "question, thinking_trajectories, attempt, with the reference's SFT system prompt)")
       .add("prompt_field", prompt_field, "JSONL field holding the user message (format = pairs)")
       .add("response_field", response_field, "JSONL field holding the assistant response (format = pairs)")
-      .add("task", task, "task whose training examples are used when sft.data is empty (sudoku and countdown are "
-                         "generated when [tasks] has no train file), and whose metric scores the held-out decodes")
+      .add("task", task, "when sft.data is empty: the task whose training examples are used (sudoku and countdown "
+                         "are generated when [tasks] has no train file) and whose metric scores the held-out decodes "
+                         "(sft.eval_decode); ignored with sft.data")
       .add_enum("prompt_style", prompt_style, {{"task", PromptStyle::Task}, {"bare", PromptStyle::Bare}},
                 "task examples: the task's training prompt with its system prompt (task) or only the question, "
                 "e.g. 'Solve the following Sudoku puzzle: ...' (bare, for tiny models)")

@@ -187,6 +187,9 @@ std::string sci(double v) {
 }  // namespace
 
 SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
+  // First, so the walltime clock includes loading the data and the model, and a signal that
+  // arrives during loading stops the run at its first step boundary.
+  train::RunControl control(env, s.control, s.run.dir);
   const dist::Placement place = dist::place_rank(env, s.dist);
   const torch::Device device(place.device);
   const auto seed = static_cast<uint64_t>(s.run.seed);
@@ -216,8 +219,10 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
   MDRL_CHECK(micro_per_epoch > 0, core::ConfigError,
              "train.batch_size = " + std::to_string(s.train.batch_size) + " x " + std::to_string(W) +
                  " ranks is more than the " + std::to_string(r.data.train.size()) + " training examples");
+  // As the HF Trainer: whole optimizer steps per epoch, times the epochs (990 examples on 2 ranks,
+  // GA 4: 123 x 20 = 2460, the reference's checkpoint-2460).
   const int64_t total = s.train.max_steps > 0 ? s.train.max_steps
-                                              : std::max<int64_t>(1, s.train.epochs * micro_per_epoch / s.train.grad_accum);
+                                              : std::max<int64_t>(1, s.train.epochs * (micro_per_epoch / s.train.grad_accum));
   train::Trainer trainer(s.train, train::trainable_named(*r.model), coll, total);
   int64_t n_trainable = 0;
   for (const auto& [name, p] : trainer.trainable()) n_trainable += p.numel();
@@ -270,12 +275,11 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
     st.rng = {{"masking", masking.state()}, {"dropout", dropout.state()}};
     st.samplers = {{"train", sampler.state()}};
     st.config_ini = s.config_ini;
-    const auto path = ckpt.save(st);
-    core::log::info() << "checkpoint " << path << " (" << why << ")";
+    core::log::info() << "checkpoint at step " << st.step << " (" << why << ")";
+    ckpt.save(st);
   };
 
   io::MetricsLog metrics((fs::path(s.run.dir) / "metrics.jsonl").string(), env.rank() == 0, resume_step);
-  train::RunControl control(env, s.control, s.run.dir);
   train::StepLogger logger(total, s.train.log_every, trainer.step(), env.rank() == 0);
   SftOutcome out;
   out.total_steps = total;
