@@ -347,7 +347,8 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
                          {"eta_s", logger.eta_seconds()}});
     logger.report(step, {{"loss", fixed(g_loss, 4)}, {"lr", sci(opt.lr)}, {"gnorm", fixed(opt.grad_norm, 3)},
                          {"epoch", fixed(epoch, 2)}});
-    if ((s.train.eval_every > 0 && step % s.train.eval_every == 0) || step == total) run_eval(step);
+    if (s.train.eval_every > 0 && !r.data.eval.empty() && (step % s.train.eval_every == 0 || step == total))
+      run_eval(step);
     const auto decision = control.at_step_boundary();
     if (ckpt.due(step) || decision.checkpoint || step == total) {
       logger.break_line();

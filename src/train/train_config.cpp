@@ -42,7 +42,7 @@ void TrainConfig::add_options(config::Options& opts) {
       .add("epochs", epochs, "passes over the training data (when max_steps = 0)")
       .add("max_steps", max_steps, "optimizer steps of the run; 0 = as many as `epochs` take")
       .add("log_every", log_every, "print a step line every N steps (metrics.jsonl gets every step)")
-      .add("eval_every", eval_every, "held-out evaluation every N steps (and at the end); 0 = never")
+      .add("eval_every", eval_every, "held-out evaluation every N steps and at the last step; 0 = never")
       .add("resume", resume,
            "continue from the newest complete checkpoint in run.dir/checkpoints when there is one (same data order, "
            "same noise); false = refuse to start in a run directory that has checkpoints");
