@@ -19,7 +19,20 @@ void TrajectoryConfig::add_options(config::Options& opts) {
            "are several times smaller")
       .add("collective_io", collective_io,
            "write uncompressed trajectory data with MPI-IO collective transfers too (compressed data always is); "
-           "can help on parallel file systems with many ranks, costs synchronisation on one node");
+           "can help on parallel file systems with many ranks, costs synchronisation on one node")
+      .add("flush_every", flush_every,
+           "training steps each rank buffers in memory before all ranks write them together (one collective "
+           "write per dataset); memory is flush_every x one step's samples per rank. The training loop writes "
+           "the buffer before every checkpoint, so a resumed run loses nothing; a hard crash loses the steps "
+           "since the last write")
+      .add("sync_writes", sync_writes,
+           "flush each trajectory file to disk (HDF5 metadata, then fsync) after every write, not only before "
+           "checkpoints: a hard crash between checkpoints then leaves a readable file instead of one that the "
+           "resumed run must move aside as <name>.corrupt; costs an fsync per write")
+      .add("node_writer", node_writer,
+           "one rank per node writes the trajectory rows of all ranks on its node, which send it theirs: on one "
+           "node the ranks do not queue for the file, and writes are a few large pieces; false = every rank "
+           "writes its own rows");
   opts.add_validator([this] { validate(); });
 }
 
@@ -28,6 +41,9 @@ void TrajectoryConfig::validate() const {
              "trajectory.steps_per_file = " + std::to_string(steps_per_file) + " is negative; use 0 (one file) or more");
   MDRL_CHECK(compression >= 0 && compression <= 9, core::ConfigError,
              "trajectory.compression = " + std::to_string(compression) + " is out of range; use 0 (none) to 9");
+  MDRL_CHECK(flush_every >= 1, core::ConfigError,
+             "trajectory.flush_every = " + std::to_string(flush_every) +
+                 " is out of range; use 1 (write every step) or more");
 }
 
 void CheckpointConfig::add_options(config::Options& opts) {

@@ -1,9 +1,12 @@
-// Internal to the trajectory store: the datasets of a trajectory file (src/io/README.md) and the
-// writer's state for its open file. Shared by trajectory_writer.cpp, trajectory_file.cpp and
-// trajectory_reader.cpp so the three agree on names and types.
+// Internal to the trajectory store: the datasets of a trajectory file (src/io/README.md), the
+// writer's state for its open file and its buffer of steps not yet written. Shared by
+// trajectory_writer.cpp, trajectory_file.cpp and trajectory_reader.cpp so the three agree on names
+// and types.
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,7 +30,18 @@ inline constexpr Column kSampleColumns[] = {
     {"group_id", h5::Type::I64, false},      {"rank", h5::Type::I32, false},
     {"step", h5::Type::I64, false},
 };
+inline constexpr size_t kNumSampleColumns = std::size(kSampleColumns);
 // Besides: samples/rewards [N, K] float64 and samples/prompt_ids [T] int32 (all prompts' tokens).
+
+// Bytes one sample occupies in the sample datasets (its prompt tokens not included).
+inline int64_t sample_row_bytes(int64_t completion_length, bool has_logprob, int64_t num_rewards) {
+  int64_t n = 8 * num_rewards;
+  for (const auto& c : kSampleColumns)
+    if (has_logprob || c.name != std::string("old_logprob"))
+      n += static_cast<int64_t>(h5::type_size(c.type)) * (c.per_position ? completion_length : 1);
+  return n;
+}
+
 // Datasets under /steps with one row per training step.
 inline constexpr Column kStepColumns[] = {
     {"step", h5::Type::I64, false},
@@ -49,6 +63,7 @@ struct TrajectoryWriter::OpenFile {
   int64_t cap_rows = 0, cap_tokens = 0, cap_steps = 0;  // current extents of the datasets
   int64_t completion_length = 0;
   bool has_logprob = false;
+  bool dirty = false;                 // written since the last flush to disk
   std::vector<std::string> decoding;  // the table that steps/decoding indexes
 
   // Grows the datasets (collectively) to hold `need_rows` samples, `need_tokens` prompt tokens and
@@ -74,6 +89,50 @@ struct TrajectoryWriter::OpenFile {
     fit();
     ds.clear();  // every object before the file: the MPI-IO driver refuses to close it otherwise
     file.close();
+  }
+};
+
+// The steps appended since the last write, as this rank saw them: append() only checks and copies,
+// without communication. write_pending() first exchanges every rank's table of steps (one
+// allgather) and takes every decision from the exchanged tables, alike on every rank.
+struct TrajectoryWriter::Pending {
+  struct Step {
+    int64_t step = 0;
+    int64_t rows = 0, tokens = 0;  // this rank's samples and prompt tokens
+    int64_t width = -1;            // completion length; -1 without samples
+    int64_t logprob = -1;          // 1 = old log-probs present, 0 = absent, -1 without samples
+    bool bad = false;              // the batch failed its checks (this rank's message: `error`)
+    std::string decoding;          // decoding settings (rank 0's are recorded)
+  };
+  // A step as every rank knows it after the exchange.
+  struct Agreed {
+    int64_t step = 0, total_rows = 0, total_tokens = 0;
+    int64_t l = -1, logprob = -1;       // as Step::width and Step::logprob, for the step's samples
+    std::vector<int64_t> rows, tokens;  // [world]: each rank's samples and prompt tokens
+    std::string decoding;               // rank 0's text
+  };
+  std::vector<Step> steps;
+  std::vector<Agreed> agreed;  // during a write: `steps` as agreed, one per entry of `steps`
+  std::string error;  // the first failed check of a buffered batch on this rank
+  // This rank's rows, steps concatenated, in file types: one buffer per kSampleColumns entry
+  // (prompt_offset stays empty: offsets are known only when the rows are placed in the file) and
+  // samples/rewards last.
+  std::vector<std::vector<char>> cols = std::vector<std::vector<char>>(traj::kNumSampleColumns + 1);
+  std::vector<int32_t> prompt_ids;
+  // Of this rank's rows and prompt tokens, those already written by the current write (it writes
+  // one group of steps per file).
+  int64_t rows_done = 0, tokens_done = 0, logprob_rows_done = 0;
+  // The node writer's copy of its node's rows of a group, in file order (trajectory_file.cpp).
+  std::vector<std::vector<char>> node_cols = std::vector<std::vector<char>>(traj::kNumSampleColumns + 1);
+  std::vector<int32_t> node_tokens;
+
+  void clear() {
+    steps.clear();
+    agreed.clear();
+    error.clear();
+    for (auto& c : cols) c.clear();  // the capacity stays: no allocation in the steady state
+    prompt_ids.clear();
+    rows_done = tokens_done = logprob_rows_done = 0;
   }
 };
 

@@ -1,8 +1,9 @@
 // The rollout trajectory store (DESIGN.md data flow step 6; file format in src/io/README.md): one
-// HDF5 file per run (or per N training steps) under <run.dir>/trajectories/. For each training step
-// every rank appends its samples with one collective write per dataset, at the row offset given by
-// an exclusive prefix sum of the ranks' sample counts, so a step's samples lie in rank order. The
-// step map makes every intermediate decoding state reconstructible from the final tokens.
+// HDF5 file per run (or per N training steps) under <run.dir>/trajectories/. Every rank buffers its
+// samples of `trajectory.flush_every` training steps in memory; then all ranks write them together,
+// one collective extend and one write per dataset, each rank's rows at the offsets given by prefix
+// sums of the ranks' sample counts, so each step's samples lie in rank order. The step map makes
+// every intermediate decoding state reconstructible from the final tokens.
 //
 // TrajectoryWriter is used by the GRPO loops; TrajectoryReader by tools and tests (one process).
 #pragma once
@@ -49,36 +50,67 @@ struct TrajectoryBatch {
 
 class TrajectoryWriter {
  public:
-  // `dir` is created if missing. Files are opened lazily on the first append. Collective over comm.
+  // `dir` is created if missing. Files are opened at the first write. Collective over comm.
   TrajectoryWriter(MPI_Comm comm, std::string dir, TrajectoryMeta meta, TrajectoryConfig cfg);
   ~TrajectoryWriter();
   TrajectoryWriter(const TrajectoryWriter&) = delete;
   TrajectoryWriter& operator=(const TrajectoryWriter&) = delete;
 
-  // Appends this rank's samples of one step. Collective over comm: every rank calls it once per
-  // step, with the same step. The first append of a writer reopens an existing file for its step
-  // (after a resume) and drops the steps at or after `batch.step` recorded there by the interrupted
+  // Appends this rank's samples of one step. Collective over comm in effect: every rank calls it
+  // once per step, with the same step, though it communicates only every `trajectory.flush_every`
+  // calls, when all ranks write the buffered steps together. Errors therefore surface at that
+  // write, on every rank alike: a bad batch on any rank, ranks on different steps, or completion
+  // settings that change within a file throw there, the buffered steps are discarded, and the
+  // writer stays usable. The first write of a writer reopens an existing file for the first step
+  // appended (after a resume) and drops the steps at or after it recorded there by the interrupted
   // run, and deletes per-N files that start after it: the store then reads as if never interrupted.
   void append(const TrajectoryBatch& batch);
-  // Closes the current file (also done by the destructor, which cannot report errors). Collective.
+  // Writes the buffered steps and flushes the file to disk (HDF5 metadata, then fsync). Collective.
+  // The training loop calls it right before saving a checkpoint, so the store holds every step the
+  // checkpoint covers: a run resumed from that checkpoint redoes, and drops, only later steps.
+  void flush();
+  // Writes the buffered steps and closes the current file (also done by the destructor, which
+  // cannot report errors). Collective.
   void close();
 
   // Path of the file that holds `step`.
   std::string path_for_step(int64_t step) const;
   // Bytes of sample data handed to append() so far by this rank (for benchmarks).
   int64_t bytes_appended() const { return bytes_appended_; }
+  // Steps appended but not yet written.
+  int64_t buffered_steps() const;
 
   struct OpenFile;  // internal (trajectory_layout.hpp)
+  struct Pending;
 
  private:
-  void open_for(const TrajectoryBatch& batch, int64_t completion_length, int64_t chunk_rows, bool has_logprob);
+  // Reopens the file of `step` left by an interrupted run, dropping its steps >= `step`; creates a
+  // new file (for completions of `completion_length`, with or without old log-probs, `chunk_rows`
+  // samples per chunk) when there is none and `create` is set. Collective.
+  void open_for(int64_t step, bool create, int64_t completion_length = 0, bool has_logprob = false,
+                int64_t chunk_rows = 1);
+  // Writes the buffered steps (one extend and one write per dataset); `sync` then flushes the file
+  // to disk. Collective.
+  void write_pending(bool sync);
+  // Writes the agreed buffered steps [begin, end) (Pending::agreed), which lie in the open file.
+  // Collective.
+  void write_group(size_t begin, size_t end);
 
   MPI_Comm comm_;
+  int rank_ = 0, world_ = 1;
+  // The ranks of comm_ on this rank's node (ascending); the first writes the node's rows.
+  MPI_Comm node_ = MPI_COMM_NULL;
+  std::vector<int> node_members_;
+  std::vector<int> node_index_;  // [world]: a rank's index in node_members_, -1 off this node
   std::string dir_;
   TrajectoryMeta meta_;
   TrajectoryConfig cfg_;
   std::unique_ptr<OpenFile> file_;
-  bool first_append_ = true;
+  std::unique_ptr<Pending> pending_;
+  bool first_write_ = true;
+  int64_t first_step_ = INT64_MIN;  // the first step appended (the resume point); INT64_MIN: none yet
+  bool decoding_sent_ = false;  // rank 0's last decoding settings, known to every rank
+  std::string last_decoding_;
   int64_t bytes_appended_ = 0;
 };
 

@@ -1,13 +1,14 @@
-// TrajectoryWriter: collective appends of each step's samples to the run's trajectory file(s)
-// (format in src/io/README.md). Per step: one allgather of the ranks' counts, one collective extend
-// per dataset, one hyperslab write per dataset at the rank's prefix-sum offset;
-// the step's index row and the counts are written last and the file flushed, so a crash loses at
-// most the step being written.
+// TrajectoryWriter: buffered collective appends of each step's samples to the run's trajectory
+// file(s) (format in src/io/README.md). append() checks the batch and copies this rank's rows into
+// the buffer, without any communication: a collective per step would make every rank wait for the
+// slowest at every step. Every `trajectory.flush_every` appends, and in flush() / close(), the ranks
+// exchange their tables of buffered steps and write them together (trajectory_file.cpp): the fixed
+// costs of a write (collectives, extends, metadata, MPI-IO calls) are shared by several steps, which
+// is what makes small per-step batches write at disk speed.
 #include <ATen/ATen.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
 
 #include "core/check_mpi.hpp"
 #include "core/error.hpp"
@@ -23,12 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A contiguous CPU copy of `t` in `dtype` (an empty [0] tensor when t is undefined).
-at::Tensor host(const at::Tensor& t, at::ScalarType dtype) {
-  if (!t.defined()) return at::empty({0}, at::TensorOptions().dtype(dtype));
-  return t.detach().to(at::kCPU).to(dtype).contiguous();
-}
-
 // Checks that `t` is [B] or [B, width] (width < 0: any) and returns its width (1 for [B]).
 int64_t check_shape(const at::Tensor& t, const char* name, int64_t b, int dims, int64_t width) {
   MDRL_CHECK(t.defined(), core::InternalError, std::string("trajectory batch: ") + name + " is undefined");
@@ -39,21 +34,54 @@ int64_t check_shape(const at::Tensor& t, const char* name, int64_t b, int dims, 
   return dims == 2 ? t.size(1) : 1;
 }
 
+at::ScalarType scalar_type(h5::Type t) {
+  switch (t) {
+    case h5::Type::I16: return at::kShort;
+    case h5::Type::I32: return at::kInt;
+    case h5::Type::I64: return at::kLong;
+    case h5::Type::F32: return at::kFloat;
+    case h5::Type::F64: return at::kDouble;
+    default: throw core::InternalError(std::string("trajectory store: no tensor type for ") + h5::type_name(t));
+  }
+}
+
+// Appends `t` (any dtype, any device) converted to `dtype`, row-major, to `buf`: one conversion
+// straight into the buffer, no intermediate tensor.
+void append_rows(std::vector<char>& buf, const at::Tensor& t, at::ScalarType dtype) {
+  const size_t at_byte = buf.size();
+  buf.resize(at_byte + static_cast<size_t>(t.numel()) * c10::elementSize(dtype));
+  if (t.numel() > 0)
+    at::from_blob(buf.data() + at_byte, t.sizes(), at::TensorOptions().dtype(dtype)).copy_(t.detach());
+}
+
 }  // namespace
 
 TrajectoryWriter::TrajectoryWriter(MPI_Comm comm, std::string dir, TrajectoryMeta meta, TrajectoryConfig cfg)
-    : comm_(comm), dir_(std::move(dir)), meta_(std::move(meta)), cfg_(cfg) {
+    : comm_(comm), dir_(std::move(dir)), meta_(std::move(meta)), cfg_(cfg), pending_(std::make_unique<Pending>()) {
   cfg_.validate();
   MDRL_CHECK(!meta_.reward_names.empty(), core::InternalError, "trajectory store: no reward component names given");
   MDRL_CHECK(cfg_.compression == 0 || h5::deflate_available(), core::ConfigError,
              "trajectory.compression = " + std::to_string(cfg_.compression) +
                  " but this HDF5 library cannot write deflate-compressed data; set trajectory.compression = 0");
-  int rank = 0;
-  MDRL_CHECK_MPI(MPI_Comm_rank(comm_, &rank));
+  MDRL_CHECK_MPI(MPI_Comm_rank(comm_, &rank_));
+  MDRL_CHECK_MPI(MPI_Comm_size(comm_, &world_));
   std::error_code ec;
-  if (rank == 0) fs::create_directories(dir_, ec);
+  if (rank_ == 0) fs::create_directories(dir_, ec);
   const int64_t ok = bcast_int(comm_, ec ? 0 : 1);
   MDRL_CHECK(ok == 1, core::IoError, "cannot create the trajectory directory " + dir_ + (ec ? ": " + ec.message() : ""));
+  // The ranks sharing this node: one of them writes the node's rows (trajectory_file.cpp). Without
+  // trajectory.node_writer every rank is a "node" of its own.
+  if (cfg_.node_writer)
+    MDRL_CHECK_MPI(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node_));
+  else
+    MDRL_CHECK_MPI(MPI_Comm_split(comm_, rank_, 0, &node_));
+  int node_size = 1;
+  MDRL_CHECK_MPI(MPI_Comm_size(node_, &node_size));
+  node_members_.resize(static_cast<size_t>(node_size));
+  MDRL_CHECK_MPI(MPI_Allgather(&rank_, 1, MPI_INT, node_members_.data(), 1, MPI_INT, node_));
+  node_index_.assign(static_cast<size_t>(world_), -1);
+  for (size_t i = 0; i < node_members_.size(); ++i)
+    node_index_[static_cast<size_t>(node_members_[i])] = static_cast<int>(i);
 }
 
 TrajectoryWriter::~TrajectoryWriter() {
@@ -62,9 +90,17 @@ TrajectoryWriter::~TrajectoryWriter() {
   } catch (const std::exception& e) {
     core::log::error() << "closing trajectory file: " << e.what();
   }
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (node_ != MPI_COMM_NULL && finalized == 0) MPI_Comm_free(&node_);
 }
 
+int64_t TrajectoryWriter::buffered_steps() const { return static_cast<int64_t>(pending_->steps.size()); }
+
+void TrajectoryWriter::flush() { write_pending(true); }
+
 void TrajectoryWriter::close() {
+  write_pending(false);
   if (!file_) return;
   auto f = std::move(file_);
   f->close();
@@ -77,174 +113,250 @@ std::string TrajectoryWriter::path_for_step(int64_t step) const {
   return (fs::path(dir_) / name).string();
 }
 
-void TrajectoryWriter::append(const TrajectoryBatch& batch) {
-  int rank = 0, world = 1;
-  MDRL_CHECK_MPI(MPI_Comm_rank(comm_, &rank));
-  MDRL_CHECK_MPI(MPI_Comm_size(comm_, &world));
-  const int64_t k = static_cast<int64_t>(meta_.reward_names.size());
+void TrajectoryWriter::write_pending(bool sync) {
+  Pending& q = *pending_;
+  if (q.steps.empty()) {
+    if (sync && file_ && file_->dirty) {
+      file_->file.flush();
+      file_->dirty = false;
+    }
+    return;
+  }
+  // Emptied however this ends: after an error close() and the destructor must not write the same
+  // rows again (every rank fails alike, so the ranks stay in step).
+  struct Clear {
+    Pending& q;
+    ~Clear() { q.clear(); }
+  } clear{q};
 
-  // ---- this rank's rows, checked and converted -------------------------------------------------
+  // ---- every rank's table of buffered steps, in one allgather -------------------------------------
+  // Fixed size: a rank holds at most flush_every steps. Row 0: {steps, bad batches, decoding
+  // settings changed (rank 0), first step appended to this writer}; then one row per step: {step,
+  // samples, prompt tokens, completion length, old log-probs, bad}.
+  constexpr size_t kW = 6;
+  const size_t n = q.steps.size(), slots = static_cast<size_t>(cfg_.flush_every) + 1;
+  std::vector<int64_t> mine(slots * kW, 0), all(slots * kW * static_cast<size_t>(world_));
+  if (first_step_ == INT64_MIN) first_step_ = q.steps.front().step;
+  mine[0] = static_cast<int64_t>(n);
+  mine[1] = q.error.empty() ? 0 : 1;
+  mine[3] = first_step_;
+  for (size_t j = 0; j < n; ++j) {
+    const auto& st = q.steps[j];
+    int64_t* row = &mine[(j + 1) * kW];
+    row[0] = st.step;
+    row[1] = st.rows;
+    row[2] = st.tokens;
+    row[3] = st.width;
+    row[4] = st.logprob;
+    row[5] = st.bad ? 1 : 0;
+    if (!decoding_sent_ || st.decoding != last_decoding_) mine[2] = 1;
+  }
+  MDRL_CHECK_MPI(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, all.data(),
+                               static_cast<int>(mine.size()), MPI_INT64_T, comm_));
+  const auto at = [&](int r, size_t j) { return &all[(static_cast<size_t>(r) * slots + j) * kW]; };
+  // Rank 0's decoding settings are recorded. They rarely change, so they travel (as
+  // "<length>:<text>" records) only when they did: one collective less per write.
+  std::vector<std::string> decoding(n, last_decoding_);
+  if (at(0, 0)[2] != 0) {
+    std::string texts;
+    if (rank_ == 0)
+      for (const auto& st : q.steps) texts += std::to_string(st.decoding.size()) + ":" + st.decoding;
+    texts = bcast_string(comm_, texts);
+    decoding.clear();
+    for (size_t i = 0; i < texts.size();) {
+      const size_t colon = texts.find(':', i), len = std::stoull(texts.substr(i, colon - i));
+      decoding.push_back(texts.substr(colon + 1, len));
+      i = colon + 1 + len;
+    }
+    decoding.resize(n);
+    last_decoding_ = decoding.back();
+    decoding_sent_ = true;
+  }
+
+  // ---- checks, alike on every rank ----------------------------------------------------------------
+  bool first_agreed = true;
+  for (int r = 0; r < world_; ++r) first_agreed = first_agreed && at(r, 0)[3] == first_step_;
+  if (!first_agreed && first_write_) first_step_ = INT64_MIN;  // taken anew by the next write
+  MDRL_CHECK(q.error.empty(), core::InternalError, q.error);
+  for (int r = 0; r < world_; ++r) {
+    MDRL_CHECK(at(r, 0)[1] == 0, core::InternalError,
+               "trajectory store: rank " + std::to_string(r) + " was given an invalid batch (see its message)");
+    MDRL_CHECK(at(r, 0)[0] == static_cast<int64_t>(n) && first_agreed, core::MismatchError,
+               "trajectory store: rank " + std::to_string(r) + " appended " + std::to_string(at(r, 0)[0]) +
+                   " steps since the last write, the first at step " + std::to_string(at(r, 0)[3]) +
+                   ", while rank " + std::to_string(rank_) + " appended " + std::to_string(n) + ", the first at step " +
+                   std::to_string(at(rank_, 0)[3]) + " (every rank must append every step)");
+  }
+  for (size_t j = 0; j < n; ++j) {
+    Pending::Agreed st;
+    st.step = q.steps[j].step;
+    for (int r = 0; r < world_; ++r) {
+      const int64_t* h = at(r, j + 1);
+      MDRL_CHECK(h[0] == st.step, core::MismatchError,
+                 "trajectory store: rank " + std::to_string(r) + " appended step " + std::to_string(h[0]) +
+                     " where rank " + std::to_string(rank_) + " appended step " + std::to_string(st.step));
+      st.rows.push_back(h[1]);
+      st.tokens.push_back(h[2]);
+      st.total_rows += h[1];
+      st.total_tokens += h[2];
+      if (h[1] == 0) continue;
+      MDRL_CHECK(st.l < 0 || (h[3] == st.l && h[4] == st.logprob), core::MismatchError,
+                 "trajectory store at step " + std::to_string(st.step) +
+                     ": ranks disagree on the completion length or on whether old log-probs are present");
+      st.l = h[3];
+      st.logprob = h[4];
+    }
+    MDRL_CHECK(st.total_rows == 0 || st.l > 0, core::InternalError,
+               "trajectory store: completion length must be at least 1 (step " + std::to_string(st.step) + ")");
+    st.decoding = decoding[j];
+    q.agreed.push_back(std::move(st));
+  }
+  const auto& steps = q.agreed;
+
+  // ---- a resumed run: done at the first write, for the first step appended (samples or not; that
+  // of a write that failed too, whose steps were dropped) ---------------------------------------------
+  if (first_write_) {
+    first_write_ = false;
+    const int64_t first = first_step_;
+    // Files of the interrupted run that start after it are superseded (see append()).
+    if (rank_ == 0 && cfg_.steps_per_file > 0) {
+      std::error_code ec;
+      for (const auto& path : TrajectoryReader::run_files(dir_)) {
+        const std::string stem = fs::path(path).stem().string();  // steps_00000120
+        if (stem.rfind("steps_", 0) == 0 && std::stoll(stem.substr(6)) > first) fs::remove(path, ec);
+      }
+    }
+    open_for(first, false);  // its broadcast of whether the file exists follows the removals
+  }
+
+  // ---- one write per file the steps fall in (one, unless a steps_per_file boundary is crossed) ----
+  for (size_t begin = 0, end = 0; begin < steps.size(); begin = end) {
+    end = begin;
+    while (end < steps.size() && path_for_step(steps[end].step) == path_for_step(steps[begin].step)) ++end;
+    // The group's settings: those of its steps with samples, which must agree.
+    int64_t l = -1, logprob = -1, first_rows = 0;
+    for (size_t j = begin; j < end; ++j) {
+      if (steps[j].total_rows == 0) continue;
+      if (l < 0) {
+        l = steps[j].l;
+        logprob = steps[j].logprob;
+        first_rows = steps[j].total_rows;
+      }
+      MDRL_CHECK(steps[j].l == l && steps[j].logprob == logprob, core::FormatError,
+                 path_for_step(steps[j].step) + ": step " + std::to_string(steps[j].step) +
+                     " has completions of length " + std::to_string(steps[j].l) +
+                     (steps[j].logprob == 1 ? " with" : " without") + " old log-probs, an earlier step " +
+                     std::to_string(l) + (logprob == 1 ? " with" : " without") +
+                     " (settings changed within a file? use trajectory.steps_per_file or a new run directory)");
+    }
+    if (l < 0) continue;  // nothing to record
+    const int64_t group_first = steps[begin].step;
+    if (!file_ || group_first < file_->first_step || group_first > file_->last_step) {
+      if (file_) {
+        auto old = std::move(file_);
+        old->close();
+      }
+      // Uncompressed: a chunk per write of the usual constant batch, each rank's block of rows of a
+      // write then lies in one chunk and is written as one piece (trajectory_file.cpp). Compressed:
+      // a chunk per step, so that chunks are whole when written however flush() cuts writes short
+      // (a partly written compressed chunk is read back and rewritten by the next write). A chunk
+      // of the widest columns (4 bytes a position) stays within the 1 MiB chunk cache of readers
+      // (h5py's default too), or reading sample by sample would read every chunk again and again.
+      const int64_t per_chunk = cfg_.compression > 0 ? first_rows : first_rows * cfg_.flush_every;
+      open_for(group_first, true, l, logprob == 1,
+               std::clamp<int64_t>(per_chunk, 1, std::max<int64_t>(1, (1 << 20) / (4 * l))));
+    }
+    const OpenFile& f = *file_;
+    MDRL_CHECK(f.completion_length == l && f.has_logprob == (logprob == 1), core::FormatError,
+               f.file.path() + " holds completions of length " + std::to_string(f.completion_length) +
+                   (f.has_logprob ? " with" : " without") + " old log-probs; step " + std::to_string(group_first) +
+                   " has length " + std::to_string(l) + (logprob == 1 ? " with" : " without") +
+                   " (settings changed within a file? use trajectory.steps_per_file or a new run directory)");
+    write_group(begin, end);
+  }
+  if ((sync || cfg_.sync_writes) && file_ && file_->dirty) {
+    file_->file.flush();
+    file_->dirty = false;
+  }
+}
+
+void TrajectoryWriter::append(const TrajectoryBatch& batch) {
+  Pending& q = *pending_;
+  const int64_t k = static_cast<int64_t>(meta_.reward_names.size());
+  Pending::Step st;
+  st.step = batch.step;
+  st.decoding = batch.decoding;
   const int64_t b = batch.completion_ids.defined() ? batch.completion_ids.size(0) : 0;
-  int64_t width = -1;
-  const bool has_logprob = batch.old_logprob.defined();
-  std::map<std::string, at::Tensor> cols;
-  std::vector<int32_t> prompt_tokens;
-  std::vector<int32_t> prompt_lengths;
-  // A bad batch on one rank must fail every rank (the others would wait in the collectives):
-  // the error travels with the counts.
-  std::string error;
+  // A bad batch is reported by every rank at the next write (the others would otherwise wait for
+  // this one in its collectives); until then it only takes no room.
   if (b > 0) try {
-    width = check_shape(batch.completion_ids, "completion_ids", b, 2, -1);
+    const int64_t width = check_shape(batch.completion_ids, "completion_ids", b, 2, -1);
     check_shape(batch.step_map, "step_map", b, 2, width);
     check_shape(batch.confidence, "confidence", b, 2, width);
     check_shape(batch.rewards, "rewards", b, 2, k);
     check_shape(batch.reward, "reward", b, 1, -1);
     check_shape(batch.advantage, "advantage", b, 1, -1);
     check_shape(batch.group_id, "group_id", b, 1, -1);
+    const bool has_logprob = batch.old_logprob.defined();
     if (has_logprob) check_shape(batch.old_logprob, "old_logprob", b, 2, width);
     const int64_t p = check_shape(batch.prompt_ids, "prompt_ids", b, 2, -1);
     if (batch.prompt_mask.defined()) check_shape(batch.prompt_mask, "prompt_mask", b, 2, p);
-    const at::Tensor ids = host(batch.prompt_ids, at::kInt);
-    const at::Tensor mask = batch.prompt_mask.defined() ? host(batch.prompt_mask, at::kBool) : at::Tensor();
+    if (batch.step_map.numel() > 0) {
+      const int64_t lo = batch.step_map.min().item<int64_t>(), hi = batch.step_map.max().item<int64_t>();
+      MDRL_CHECK(lo >= -1 && hi <= INT16_MAX, core::InternalError,
+                 "trajectory batch at step " + std::to_string(batch.step) +
+                     ": step_map values must lie in [-1, 32767] (stored as int16); got [" + std::to_string(lo) +
+                     ", " + std::to_string(hi) + "]");
+    }
+
+    // ---- into the buffer (nothing below can fail for a batch that passed the checks) -------------
+    // Prompts without their padding, concatenated; their lengths are a sample column.
+    const at::Tensor ids = batch.prompt_ids.detach().to(at::kCPU).to(at::kInt).contiguous();
+    const at::Tensor mask =
+        batch.prompt_mask.defined() ? batch.prompt_mask.detach().to(at::kCPU).to(at::kBool).contiguous() : at::Tensor();
     const int32_t* id = ids.data_ptr<int32_t>();
+    const bool* keep = mask.defined() ? mask.data_ptr<bool>() : nullptr;
+    std::vector<int32_t> lengths(static_cast<size_t>(b));
+    const size_t tokens_before = q.prompt_ids.size();
     for (int64_t i = 0; i < b; ++i) {
       int32_t n = 0;
-      for (int64_t j = 0; j < p; ++j)
-        if (!mask.defined() || mask.data_ptr<bool>()[i * p + j]) {
-          prompt_tokens.push_back(id[i * p + j]);
+      for (int64_t j = i * p; j < (i + 1) * p; ++j)
+        if (keep == nullptr || keep[j]) {
+          q.prompt_ids.push_back(id[j]);
           ++n;
         }
-      prompt_lengths.push_back(n);
+      lengths[static_cast<size_t>(i)] = n;
     }
-    const at::Tensor sm = host(batch.step_map, at::kLong);
-    if (sm.numel() > 0) {
-      const int64_t lo = sm.min().item<int64_t>(), hi = sm.max().item<int64_t>();
-      MDRL_CHECK(lo >= -1 && hi <= INT16_MAX, core::InternalError,
-                 "trajectory batch: step_map values must lie in [-1, 32767] (stored as int16); got [" +
-                     std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    for (size_t c = 0; c < traj::kNumSampleColumns; ++c) {
+      const std::string name = traj::kSampleColumns[c].name;
+      at::Tensor t;
+      if (name == "prompt_offset") continue;  // known only when the rows are placed in the file
+      if (name == "prompt_length") t = at::from_blob(lengths.data(), {b}, at::kInt);
+      else if (name == "completion_ids") t = batch.completion_ids;
+      else if (name == "step_map") t = batch.step_map;
+      else if (name == "confidence") t = batch.confidence;
+      else if (name == "old_logprob") t = batch.old_logprob;
+      else if (name == "reward") t = batch.reward;
+      else if (name == "advantage") t = batch.advantage;
+      else if (name == "group_id") t = batch.group_id;
+      else if (name == "rank") t = at::full({b}, rank_, at::kInt);
+      else if (name == "step") t = at::full({b}, batch.step, at::kLong);
+      else throw core::InternalError("trajectory store: no source for samples/" + name);
+      if (t.defined()) append_rows(q.cols[c], t, scalar_type(traj::kSampleColumns[c].type));
     }
-    cols["completion_ids"] = host(batch.completion_ids, at::kInt);
-    cols["step_map"] = host(batch.step_map, at::kShort);
-    cols["confidence"] = host(batch.confidence, at::kFloat);
-    if (has_logprob) cols["old_logprob"] = host(batch.old_logprob, at::kFloat);
-    cols["reward"] = host(batch.reward, at::kDouble);
-    cols["advantage"] = host(batch.advantage, at::kDouble);
-    cols["group_id"] = host(batch.group_id, at::kLong);
-    cols["rank"] = at::full({b}, rank, at::kInt);
-    cols["step"] = at::full({b}, batch.step, at::kLong);
-    cols["rewards"] = host(batch.rewards, at::kDouble);
+    append_rows(q.cols.back(), batch.rewards, at::kDouble);
+    st.rows = b;
+    st.tokens = static_cast<int64_t>(q.prompt_ids.size() - tokens_before);
+    st.width = width;
+    st.logprob = has_logprob ? 1 : 0;
+    bytes_appended_ += b * traj::sample_row_bytes(width, has_logprob, k) + st.tokens * 4;
   } catch (const core::Error& e) {
-    error = e.what();
+    st.bad = true;
+    if (q.error.empty()) q.error = e.what();
   }
-
-  // ---- agree on counts and shapes -----------------------------------------------------------------
-  constexpr int kH = 6;
-  const int64_t mine[kH] = {b, static_cast<int64_t>(prompt_tokens.size()), width, b > 0 ? int64_t{has_logprob} : -1,
-                            batch.step, error.empty() ? 0 : 1};
-  std::vector<int64_t> all(static_cast<size_t>(kH * world));
-  MDRL_CHECK_MPI(MPI_Allgather(mine, kH, MPI_INT64_T, all.data(), kH, MPI_INT64_T, comm_));
-  MDRL_CHECK(error.empty(), core::InternalError, error);
-  for (int r = 0; r < world; ++r)
-    MDRL_CHECK(all[static_cast<size_t>(kH * r + 5)] == 0, core::InternalError,
-               "trajectory append at step " + std::to_string(batch.step) + ": rank " + std::to_string(r) +
-                   " was given an invalid batch (see its message)");
-  int64_t total = 0, total_tokens = 0, my_row = 0, my_token = 0, l = -1, logprob = -1;
-  for (int r = 0; r < world; ++r) {
-    const int64_t* h = &all[static_cast<size_t>(kH * r)];
-    MDRL_CHECK(h[4] == batch.step, core::MismatchError,
-               "trajectory append: rank " + std::to_string(r) + " appends step " + std::to_string(h[4]) +
-                   " while rank " + std::to_string(rank) + " appends step " + std::to_string(batch.step));
-    if (r < rank) {
-      my_row += h[0];
-      my_token += h[1];
-    }
-    total += h[0];
-    total_tokens += h[1];
-    if (h[0] == 0) continue;
-    MDRL_CHECK(l < 0 || (h[2] == l && h[3] == logprob), core::MismatchError,
-               "trajectory append at step " + std::to_string(batch.step) +
-                   ": ranks disagree on the completion length or on whether old log-probs are present");
-    l = h[2];
-    logprob = h[3];
-  }
-  if (total == 0) return;  // nothing to record
-  MDRL_CHECK(l > 0, core::InternalError, "trajectory append: completion length must be at least 1");
-  const std::string decoding = bcast_string(comm_, batch.decoding);
-
-  // ---- the file for this step --------------------------------------------------------------------
-  if (first_append_) {
-    // Files of an interrupted run that start after this step are superseded (see append()).
-    if (rank == 0 && cfg_.steps_per_file > 0) {
-      std::error_code ec;
-      for (const auto& p : TrajectoryReader::run_files(dir_)) {
-        const std::string stem = fs::path(p).stem().string();  // steps_00000120
-        if (stem.rfind("steps_", 0) == 0 && std::stoll(stem.substr(6)) > batch.step) fs::remove(p, ec);
-      }
-    }
-    MDRL_CHECK_MPI(MPI_Barrier(comm_));
-    first_append_ = false;
-  }
-  if (!file_ || batch.step < file_->first_step || batch.step > file_->last_step) {
-    close();
-    const int64_t row_bytes = l * 14 + 64;  // ids, step map, confidence, log-prob per position
-    const int64_t chunk_rows = std::clamp<int64_t>(total, 1, std::max<int64_t>(1, (4 << 20) / row_bytes));
-    open_for(batch, l, chunk_rows, logprob == 1);
-  }
-  OpenFile& f = *file_;
-  MDRL_CHECK(f.completion_length == l && f.has_logprob == (logprob == 1), core::FormatError,
-             f.file.path() + " holds completions of length " + std::to_string(f.completion_length) +
-                 (f.has_logprob ? " with" : " without") + " old log-probs; step " + std::to_string(batch.step) +
-                 " has length " + std::to_string(l) + (logprob == 1 ? " with" : " without") +
-                 " (settings changed within a file? use trajectory.steps_per_file or a new run directory)");
-  int32_t decoding_index = 0;
-  auto it = std::find(f.decoding.begin(), f.decoding.end(), decoding);
-  if (it == f.decoding.end()) {
-    f.decoding.push_back(decoding);
-    f.file.set_attr("decoding_settings", f.decoding);
-    decoding_index = static_cast<int32_t>(f.decoding.size() - 1);
-  } else {
-    decoding_index = static_cast<int32_t>(it - f.decoding.begin());
-  }
-
-  // ---- extend collectively, write at the prefix-sum offsets -------------------------------------
-  // Compressed chunks can only be written collectively (HDF5's rule). Uncompressed, each rank's
-  // rows are one contiguous block per dataset, so independent writes skip the two-phase exchange.
-  const auto xfer = cfg_.compression > 0 || cfg_.collective_io ? h5::Transfer::Collective : h5::Transfer::Independent;
-  f.reserve(f.rows + total, f.tokens + total_tokens, f.steps + 1);
-  std::vector<int64_t> offsets(static_cast<size_t>(b));
-  for (int64_t i = 0, o = f.tokens + my_token; i < b; ++i) {
-    offsets[static_cast<size_t>(i)] = o;
-    o += prompt_lengths[static_cast<size_t>(i)];
-  }
-  f.ds["samples/prompt_ids"].write_rows(f.tokens + my_token, static_cast<int64_t>(prompt_tokens.size()), h5::Type::I32,
-                                        prompt_tokens.data(), xfer);
-  if (b > 0) {
-    cols["prompt_offset"] = at::from_blob(offsets.data(), {b}, at::kLong);
-    cols["prompt_length"] = at::from_blob(prompt_lengths.data(), {b}, at::kInt);
-  }
-  for (const auto& c : traj::kSampleColumns) {
-    const auto ds = f.ds.find(std::string("samples/") + c.name);
-    if (ds == f.ds.end()) continue;  // old_logprob in a file without
-    const void* data = b > 0 ? cols.at(c.name).data_ptr() : nullptr;
-    ds->second.write_rows(f.rows + my_row, b, c.type, data, xfer);
-  }
-  f.ds["samples/rewards"].write_rows(f.rows + my_row, b, h5::Type::F64, b > 0 ? cols["rewards"].data_ptr() : nullptr,
-                                     xfer);
-  for (const auto& [name, t] : cols) bytes_appended_ += t.numel() * static_cast<int64_t>(t.element_size());
-  bytes_appended_ += static_cast<int64_t>(prompt_tokens.size() * sizeof(int32_t));
-  // The step's index row and the counts last: readers and resume trust only what they cover.
-  const int64_t n = rank == 0 ? 1 : 0;
-  const int64_t index_row[3] = {batch.step, f.rows, total};
-  for (int c = 0; c < 3; ++c)
-    f.ds[std::string("steps/") + traj::kStepColumns[c].name].write_rows(f.steps, n, h5::Type::I64, &index_row[c], xfer);
-  f.ds["steps/decoding"].write_rows(f.steps, n, h5::Type::I32, &decoding_index, xfer);
-  f.rows += total;
-  f.tokens += total_tokens;
-  f.steps += 1;
-  f.file.set_attr("num_steps", f.steps);
-  f.file.set_attr("num_samples", f.rows);
-  f.file.set_attr("num_prompt_tokens", f.tokens);
-  f.file.flush();
+  q.steps.push_back(std::move(st));
+  // The count of appends decides, so every rank writes at the same call.
+  if (static_cast<int64_t>(q.steps.size()) >= cfg_.flush_every) write_pending(false);
 }
 
 }  // namespace mdrl::io

@@ -1,9 +1,12 @@
 // Trajectory store on one process: every dataset and attribute round-trips, files per N steps,
 // rebuilding intermediate states from the step map, resume dropping steps an interrupted run
-// recorded, compression, and errors for damaged files and bad batches.
+// recorded, compression, buffering of several steps per write (flush(), and resuming from the state
+// a crash after a checkpoint's flush() leaves), and errors for damaged files and bad batches.
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <functional>
 
+#include "config/options.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
@@ -21,11 +24,28 @@ io::TrajectoryMeta meta() {
   m.mask_token_id = 126336;
   return m;
 }
-io::TrajectoryConfig traj_config(int64_t per_file = 0, int64_t compression = 0) {
+io::TrajectoryConfig traj_config(int64_t per_file = 0, int64_t compression = 0, int64_t flush_every = 8) {
   io::TrajectoryConfig c;
   c.steps_per_file = per_file;
   c.compression = compression;
+  c.flush_every = flush_every;
   return c;
+}
+
+// Steps, sample counts per step and samples of every file of a run directory, checked against
+// make_batch; `count(step)` gives the samples each step must have.
+std::vector<int64_t> check_run(const std::string& tdir, const std::function<int64_t(int64_t)>& count) {
+  std::vector<int64_t> steps;
+  for (const auto& path : io::TrajectoryReader::run_files(tdir)) {
+    io::TrajectoryReader r(path);
+    for (const auto& st : r.steps()) {
+      steps.push_back(st.step);
+      BOOST_TEST(st.num_samples == count(st.step), "step " << st.step);
+      const auto samples = r.read(st.first_sample, st.num_samples);
+      for (size_t i = 0; i < samples.size(); ++i) test::check_sample(samples[i], st.step, 0, static_cast<int64_t>(i));
+    }
+  }
+  return steps;
 }
 }  // namespace
 
@@ -99,49 +119,172 @@ BOOST_AUTO_TEST_CASE(files_per_n_steps_and_no_logprobs) {
 }
 
 BOOST_AUTO_TEST_CASE(resume_drops_steps_of_the_interrupted_run) {
-  for (int64_t per_file : {0, 2}) {
-    test::TempDir dir;
-    const auto tdir = (dir.path() / "t").string();
-    {
-      io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(per_file));
-      for (int64_t step = 0; step < 6; ++step) w.append(test::make_batch(step, 0, 1 + step % 2));
-    }
-    {
-      // Resumed from the checkpoint of step 2: steps 3.. are redone.
-      io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(per_file));
-      for (int64_t step = 3; step < 5; ++step) w.append(test::make_batch(step, 0, 3));
-    }
-    std::vector<int64_t> steps;
-    for (const auto& path : io::TrajectoryReader::run_files(tdir)) {
-      io::TrajectoryReader r(path);
-      for (const auto& st : r.steps()) {
-        steps.push_back(st.step);
-        BOOST_TEST(st.num_samples == (st.step >= 3 ? 3 : 1 + st.step % 2));
-        const auto samples = r.read(st.first_sample, st.num_samples);
-        for (size_t i = 0; i < samples.size(); ++i) test::check_sample(samples[i], st.step, 0, static_cast<int64_t>(i));
+  for (int64_t per_file : {0, 2})
+    for (int64_t flush_every : {1, 4}) {
+      BOOST_TEST_CONTEXT("per_file " << per_file << " flush_every " << flush_every) {
+        test::TempDir dir;
+        const auto tdir = (dir.path() / "t").string();
+        {
+          io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(per_file, 0, flush_every));
+          for (int64_t step = 0; step < 6; ++step) w.append(test::make_batch(step, 0, 1 + step % 2));
+        }
+        {
+          // Resumed from the checkpoint of step 2: steps 3.. are redone.
+          io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(per_file, 0, flush_every));
+          for (int64_t step = 3; step < 5; ++step) w.append(test::make_batch(step, 0, 3));
+        }
+        const auto steps = check_run(tdir, [](int64_t step) { return step >= 3 ? 3 : 1 + step % 2; });
+        BOOST_TEST((steps == std::vector<int64_t>{0, 1, 2, 3, 4}));
       }
     }
-    BOOST_TEST((steps == std::vector<int64_t>{0, 1, 2, 3, 4}), "per_file " << per_file);
+}
+
+BOOST_AUTO_TEST_CASE(buffered_steps_are_written_every_flush_every_and_by_flush) {
+  for (int64_t per_file : {0, 4}) {
+    BOOST_TEST_CONTEXT("per_file " << per_file) {
+      test::TempDir dir;
+      const auto tdir = (dir.path() / "t").string();
+      // Sample counts per step, an empty step among them (not recorded).
+      const auto count = [](int64_t step) -> int64_t { return step == 4 ? 0 : 1 + step % 3; };
+      {
+        io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(per_file, 0, 3));
+        for (int64_t step = 0; step < 7; ++step) {
+          w.append(test::make_batch(step, 0, count(step)));
+          BOOST_TEST(w.buffered_steps() == (step + 1) % 3);
+        }
+        // Steps 0..5 are written, step 6 is buffered; flush() writes it and puts the file on disk,
+        // where a reader sees every step while the writer still holds the file open.
+        w.flush();
+        BOOST_TEST(w.buffered_steps() == 0);
+        const auto steps = check_run(tdir, count);
+        BOOST_TEST((steps == std::vector<int64_t>{0, 1, 2, 3, 5, 6}));
+        w.append(test::make_batch(7, 0, count(7)));
+        w.flush();
+        w.flush();  // nothing buffered: only puts the file on disk again
+        w.append(test::make_batch(8, 0, count(8)));
+      }  // the destructor writes step 8
+      const auto steps = check_run(tdir, count);
+      BOOST_TEST((steps == std::vector<int64_t>{0, 1, 2, 3, 5, 6, 7, 8}));
+    }
   }
+}
+
+BOOST_AUTO_TEST_CASE(resume_after_a_crash_loses_nothing_the_checkpoint_covers) {
+  for (int64_t per_file : {0, 3}) {
+    BOOST_TEST_CONTEXT("per_file " << per_file) {
+      test::TempDir dir;
+      const auto tdir = (dir.path() / "t").string();
+      const auto snapshot = dir.path() / "crashed";
+      {
+        io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(per_file, 0, 4));
+        for (int64_t step = 0; step < 6; ++step) w.append(test::make_batch(step, 0, 2));
+        // The checkpoint of step 5: the training loop flushes the store right before saving it.
+        w.flush();
+        // What a crash (SIGKILL, node failure) from here leaves on disk: the files as flush() left
+        // them, without the steps buffered since (nothing is written until the next write).
+        std::filesystem::copy(tdir, snapshot);
+        for (int64_t step = 6; step < 8; ++step) w.append(test::make_batch(step, 0, 2));
+      }
+      std::filesystem::remove_all(tdir);
+      std::filesystem::rename(snapshot, tdir);
+      {
+        // Resumed from the checkpoint of step 5: steps 6.. are redone, with other sample counts.
+        io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(per_file, 0, 4));
+        for (int64_t step = 6; step < 9; ++step) w.append(test::make_batch(step, 0, 3));
+      }
+      const auto steps = check_run(tdir, [](int64_t step) { return step >= 6 ? 3 : 2; });
+      BOOST_TEST((steps == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+      for (const auto& path : io::TrajectoryReader::run_files(tdir)) BOOST_TEST(!path.ends_with(".corrupt"));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(one_write_across_files_with_and_without_logprobs) {
+  // Steps 0 and 1 (file steps_0) without old log-probs, 2 and 3 (file steps_2) with: one write.
+  test::TempDir dir;
+  const auto tdir = (dir.path() / "t").string();
+  {
+    io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(2, 0, 4));
+    for (int64_t step = 0; step < 4; ++step) w.append(test::make_batch(step, 0, 1 + step, step >= 2));
+  }
+  const auto files = io::TrajectoryReader::run_files(tdir);
+  BOOST_REQUIRE_EQUAL(files.size(), 2u);
+  for (size_t f = 0; f < files.size(); ++f) {
+    io::TrajectoryReader r(files[f]);
+    BOOST_TEST(r.has_old_logprob() == (f == 1));
+    BOOST_REQUIRE_EQUAL(r.steps().size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      const auto& st = r.steps()[i];
+      BOOST_TEST(st.step == static_cast<int64_t>(2 * f + i));
+      BOOST_TEST(st.num_samples == 1 + st.step);
+      const auto samples = r.step_samples(i);
+      for (size_t j = 0; j < samples.size(); ++j)
+        test::check_sample(samples[j], st.step, 0, static_cast<int64_t>(j), f == 1);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_first_write_still_resumes_from_the_first_step) {
+  test::TempDir dir;
+  const auto tdir = (dir.path() / "t").string();
+  {
+    io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(0, 0, 2));
+    for (int64_t step = 0; step < 6; ++step) w.append(test::make_batch(step, 0, 1));
+  }
+  {
+    // Resumed at step 3; the first write fails (a bad batch) and drops steps 3 and 4, but the
+    // interrupted run's steps 3.. must go all the same.
+    io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config(0, 0, 2));
+    auto bad = test::make_batch(3, 0, 2);
+    bad.group_id = torch::zeros({5}, torch::kLong);
+    w.append(bad);
+    BOOST_CHECK_THROW(w.append(test::make_batch(4, 0, 2)), core::InternalError);
+    for (int64_t step = 5; step < 7; ++step) w.append(test::make_batch(step, 0, 2));
+  }
+  const auto steps = check_run(tdir, [](int64_t step) { return step >= 3 ? 2 : 1; });
+  BOOST_TEST((steps == std::vector<int64_t>{0, 1, 2, 5, 6}));
 }
 
 BOOST_AUTO_TEST_CASE(bad_batches_and_damaged_files) {
   test::TempDir dir;
   const auto tdir = (dir.path() / "t").string();
+  {
+    // Writing every step: a bad batch throws from its append.
+    io::TrajectoryWriter w(MPI_COMM_SELF, (dir.path() / "each").string(), meta(), traj_config(0, 0, 1));
+    auto b = test::make_batch(0, 0, 2);
+    b.rewards = torch::zeros({2, 3});
+    BOOST_CHECK_THROW(w.append(b), core::InternalError);
+    w.append(test::make_batch(0, 0, 2));  // still usable
+  }
   io::TrajectoryWriter w(MPI_COMM_SELF, tdir, meta(), traj_config());
+  // Buffered: the error surfaces at the write (here flush()), and the buffered steps are dropped.
   auto b = test::make_batch(0, 0, 2);
   b.rewards = torch::zeros({2, 3});  // three components, two names
-  BOOST_CHECK_THROW(w.append(b), core::InternalError);
+  w.append(b);
+  BOOST_CHECK_THROW(w.flush(), core::InternalError);
+  BOOST_TEST(w.buffered_steps() == 0);
   b = test::make_batch(0, 0, 2);
   b.step_map = b.step_map + 40000;
-  BOOST_CHECK_THROW(w.append(b), core::InternalError);
+  w.append(b);
+  try {
+    w.flush();
+    BOOST_FAIL("wrote a step map beyond int16");
+  } catch (const core::InternalError& e) {
+    BOOST_TEST(std::string(e.what()).find("step_map") != std::string::npos);
+  }
   w.append(test::make_batch(0, 0, 2));
+  w.flush();
   auto longer = test::make_batch(1, 0, 2);
   longer.completion_ids = torch::zeros({2, 8}, torch::kLong);
   longer.step_map = torch::zeros({2, 8}, torch::kLong);
   longer.confidence = torch::zeros({2, 8});
   longer.old_logprob = torch::zeros({2, 8});
-  BOOST_CHECK_THROW(w.append(longer), core::FormatError);
+  w.append(longer);
+  BOOST_CHECK_THROW(w.flush(), core::FormatError);
+  // Within one write too.
+  w.append(test::make_batch(1, 0, 2));
+  w.append(longer);
+  BOOST_CHECK_THROW(w.close(), core::FormatError);
   w.close();
 
   const std::string path = tdir + "/trajectories.h5";
@@ -168,6 +311,22 @@ BOOST_AUTO_TEST_CASE(bad_batches_and_damaged_files) {
   BOOST_TEST(std::filesystem::exists(path + ".corrupt"));
   io::TrajectoryReader r(path);
   BOOST_TEST(r.num_samples() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(flush_every_option) {
+  config::Options opts("test");
+  io::TrajectoryConfig t;
+  t.add_options(opts);
+  BOOST_TEST(t.flush_every == 8);
+  opts.parse({"--trajectory.flush_every=2"});
+  BOOST_TEST(t.flush_every == 2);
+  t.flush_every = 0;
+  try {
+    t.validate();
+    BOOST_FAIL("accepted trajectory.flush_every = 0");
+  } catch (const core::ConfigError& e) {
+    BOOST_TEST(std::string(e.what()).find("trajectory.flush_every") != std::string::npos);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
