@@ -132,7 +132,7 @@ StepDecision RunControl::at_step_boundary() {
     parts.push_back(who);
   }
   if (all & kStopFile) parts.push_back("STOP file in " + run_dir_);
-  if (all & kWalltime) parts.push_back("run.walltime reached soon");
+  if (all & kWalltime) parts.emplace_back("run.walltime reached soon");
   if (all & kCheckpointFile) {
     parts.push_back("CHECKPOINT_NOW file in " + run_dir_);
     if (env_.rank() == 0) {

@@ -64,9 +64,9 @@ BOOST_AUTO_TEST_CASE(precedence_through_print_config) {
 }
 
 BOOST_AUTO_TEST_CASE(pending_mode_says_so) {
-  const auto r = run_mdrl("sft");
+  const auto r = run_mdrl("eval");
   BOOST_TEST(r.status == 2, r.output);
-  BOOST_TEST(has(r.output, "mode 'sft' is not in this build yet"), r.output);
+  BOOST_TEST(has(r.output, "mode 'eval' is not in this build yet"), r.output);
 }
 
 BOOST_AUTO_TEST_CASE(export_writes_a_hugging_face_folder) {
