@@ -4,17 +4,38 @@
 #include <torch/cuda.h>
 #include <ATen/Parallel.h>
 
+#if MDRL_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <thread>
 #include <vector>
 
 #include "core/check_mpi.hpp"
 #include "core/log.hpp"
+#include "dist/collectives_mpi.hpp"
 #include "dist/mpi_env.hpp"
 
 namespace mdrl::dist {
+
+namespace {
+// The physical identity of a visible CUDA device (its PCI bus id), so ranks that each see one GPU
+// through their own CUDA_VISIBLE_DEVICES (srun --gpus-per-task=1) are not taken for ranks sharing
+// one. "" when unknown.
+std::string physical_device_id(int index) {
+#if MDRL_HAVE_CUDA
+  char buf[64] = {};
+  if (cudaDeviceGetPCIBusId(buf, static_cast<int>(sizeof buf), index) == cudaSuccess) return buf;
+#else
+  (void)index;
+#endif
+  return {};
+}
+}  // namespace
 
 int auto_thread_count(int affinity_cpus, int sharing_ranks) {
   return std::max(1, affinity_cpus / std::max(1, sharing_ranks));
@@ -48,8 +69,24 @@ Placement place_rank(const MpiEnv& env, const DistConfig& cfg) {
                    env.hostname() + " (check CUDA_VISIBLE_DEVICES and the driver), or set dist.device = cpu");
     p.cuda_index = env.local_rank() % p.cuda_devices;
     p.device = "cuda:" + std::to_string(p.cuda_index);
-    if (env.local_size() > p.cuda_devices && env.local_rank() == 0)
-      core::log::warn() << env.local_size() << " ranks on " << env.hostname() << " share " << p.cuda_devices
+  }
+  // Ranks that picked the same physical GPU (by PCI bus id; by count when ids are unknown). Every
+  // rank of the node takes part, whichever device it chose.
+  const auto ids = allgather_strings(env.node(), p.cuda_index >= 0 ? physical_device_id(p.cuda_index) : "-");
+  if (p.cuda_index >= 0) {
+    std::map<std::string, int> per_gpu;
+    bool known = true;
+    for (const auto& id : ids) {
+      if (id == "-") continue;  // a rank on the CPU
+      known = known && !id.empty();
+      ++per_gpu[id];
+    }
+    int most = 0;
+    for (const auto& [id, n] : per_gpu) most = std::max(most, n);
+    const bool shared = known ? most > 1 : env.local_size() > p.cuda_devices;
+    if (shared && env.local_rank() == 0)
+      core::log::warn() << env.local_size() << " ranks on " << env.hostname() << " share "
+                        << (known ? per_gpu.size() : static_cast<size_t>(p.cuda_devices))
                         << " CUDA device(s); launch one rank per GPU for full speed";
   }
 
