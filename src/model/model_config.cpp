@@ -1,5 +1,7 @@
 #include "model/model_config.hpp"
 
+#include <filesystem>
+
 #include "config/options.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -28,6 +30,12 @@ void ModelConfig::validate() const {
                "model.preset = '" + preset + "' is unknown; valid presets: " + core::join(names, ", "));
   }
   MDRL_CHECK(seed >= -1, core::ConfigError, "model.seed = " + std::to_string(seed) + "; use -1 or a seed >= 0");
+  // Checked here, before anything is loaded, like tokenizer.path: a typo fails in a second, not
+  // after minutes of loading data.
+  std::error_code ec;
+  MDRL_CHECK(path.empty() || std::filesystem::is_directory(path, ec), core::ConfigError,
+             "model.path = '" + path + "' is not a folder; give a Hugging Face LLaDA folder (config.json + "
+             "*.safetensors), or leave it empty to use model.preset");
 }
 
 void LoraConfig::add_options(config::Options& opts) {
@@ -47,6 +55,10 @@ void LoraConfig::validate() const {
              "lora.dropout = " + std::to_string(settings.dropout) + " must be in [0, 1)");
   MDRL_CHECK(settings.rank == 0 || !settings.targets.empty(), core::ConfigError,
              "lora.targets is empty while lora.rank > 0");
+  std::error_code ec;
+  MDRL_CHECK(adapter.empty() || std::filesystem::is_directory(adapter, ec), core::ConfigError,
+             "lora.adapter = '" + adapter + "' is not a folder; give a PEFT adapter folder (adapter_config.json + "
+             "adapter_model.safetensors), or leave it empty");
 }
 
 LladaModel build_model(const ModelConfig& mc, const LoraConfig& lc, const torch::Device& device, uint64_t run_seed) {

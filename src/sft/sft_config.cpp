@@ -1,6 +1,8 @@
 // [sft] options (sft_config.hpp).
 #include "sft/sft_config.hpp"
 
+#include <filesystem>
+
 #include "config/options.hpp"
 #include "core/error.hpp"
 
@@ -55,6 +57,10 @@ void SftConfig::validate() const {
   MDRL_CHECK(eval_fraction >= 0 && eval_fraction < 1, core::ConfigError,
              "sft.eval_fraction = " + std::to_string(eval_fraction) + "; use [0, 1)");
   MDRL_CHECK(eval_decode >= 0, core::ConfigError, "sft.eval_decode = " + std::to_string(eval_decode) + " is negative");
+  std::error_code ec;
+  MDRL_CHECK(data.empty() || std::filesystem::is_regular_file(data, ec), core::ConfigError,
+             "sft.data = '" + data + "' is not a file; give a JSONL file of prompt/response rows, or leave it empty "
+             "to train on sft.task's examples");
   MDRL_CHECK(!(data.empty() && task.empty()), core::ConfigError,
              "sft.data and sft.task are both empty; give a JSONL file or a task name");
   MDRL_CHECK(format != DataFormat::Pairs || (!prompt_field.empty() && !response_field.empty()), core::ConfigError,
