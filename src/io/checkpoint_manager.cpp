@@ -85,13 +85,21 @@ std::string CheckpointManager::save(const CheckpointState& state) {
     MDRL_CHECK(!ec, core::IoError, "cannot rename " + tmp + " to " + final_path + ": " + ec.message());
     fsync_path(dir_);
     write_text_atomically((fs::path(dir_) / "latest").string(), fs::path(final_path).filename().string() + "\n");
-    if (cfg_.keep_last > 0) {
-      const auto all = list_checkpoints(dir_);
-      for (size_t i = static_cast<size_t>(cfg_.keep_last); i < all.size(); ++i) {
-        if (all[i].second == final_path) continue;  // never the one just written
-        fs::remove(all[i].second, ec);
-        if (ec) core::log::warn() << "cannot delete old checkpoint " << all[i].second << ": " << ec.message();
+    // Retention: a checkpoint off the checkpoint.every cadence (written on a signal, CHECKPOINT_NOW
+    // or walltime) only bridges to the next one and is deleted once a newer one exists, without
+    // taking a keep_last slot; so the cadence checkpoints kept are the same whether or not the run
+    // was interrupted.
+    const auto all = list_checkpoints(dir_);
+    auto off_cadence = [&](int64_t step) { return cfg_.every > 0 && step % cfg_.every != 0; };
+    int64_t kept = 0;
+    for (const auto& [step, path] : all) {
+      if (path == final_path) {  // never the one just written
+        if (!off_cadence(step)) ++kept;
+        continue;
       }
+      if (!off_cadence(step) && (cfg_.keep_last == 0 || ++kept <= cfg_.keep_last)) continue;
+      fs::remove(path, ec);
+      if (ec) core::log::warn() << "cannot delete old checkpoint " << path << ": " << ec.message();
     }
   });
   core::log::info() << "checkpoint written: " << final_path;

@@ -51,7 +51,8 @@ void CheckpointConfig::add_options(config::Options& opts) {
       .add("every", every,
            "write a checkpoint every N training steps; 0 = only at the end of the run and on signals / "
            "CHECKPOINT_NOW")
-      .add("keep_last", keep_last, "keep the newest N checkpoints and delete older ones; 0 = keep all");
+      .add("keep_last", keep_last, "keep the newest N checkpoints of the checkpoint.every cadence and delete older ones (one written on a "
+                               "signal is kept until the next checkpoint); 0 = keep all");
   opts.add_validator([this] { validate(); });
 }
 

@@ -43,7 +43,10 @@ void SftConfig::add_options(config::Options& opts) {
                 "its masked tokens")
       .add("eval_fraction", eval_fraction, "share of the shuffled data held out for evaluation (reference 1%)")
       .add("eval_decode", eval_decode,
-           "held-out examples decoded with [decode] and scored with sft.task's metric at each evaluation; 0 = none");
+           "held-out examples decoded with [decode] and scored with sft.task's metric at each evaluation; 0 = none")
+      .add_enum("final_weights", final_weights, {{"last", FinalWeights::Last}, {"best", FinalWeights::Best}},
+                "what <run.dir>/final holds: the weights of the kept checkpoint with the lowest eval_loss (best: the "
+                "reference's load_best_model_at_end; evaluate at checkpoint steps) or of the last step (last)");
   opts.add_validator([this] { validate(); });
 }
 

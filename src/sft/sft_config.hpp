@@ -17,6 +17,7 @@ enum class ResponseStyle { Reasoning, Answer };
 enum class Padding { MaxLength, Longest };
 enum class TooLong { Truncate, Skip };
 enum class LossNorm { Reference, MaskedTokens };
+enum class FinalWeights { Last, Best };
 
 struct SftConfig {
   // Data: a JSONL file (`data`) or, when it is empty, a task's training examples (`task`: its
@@ -39,6 +40,8 @@ struct SftConfig {
 
   double eval_fraction = 0.01;      // held-out share of the (shuffled) data
   int64_t eval_decode = 16;         // held-out examples decoded for task accuracy at each evaluation; 0 = none
+  FinalWeights final_weights = FinalWeights::Best;  // <run.dir>/final: last step, or lowest eval_loss (HF's
+                                                    // load_best_model_at_end)
 
   void add_options(config::Options& opts);
   void validate() const;

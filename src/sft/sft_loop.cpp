@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -171,6 +172,34 @@ std::string write_final(Run& r) {
   }
   MPI_Barrier(r.env.world());
   return final_dir.string();
+}
+
+// sft.final_weights = best: the step of the kept checkpoint with the lowest eval_loss in
+// metrics.jsonl (rank 0 reads, everyone gets the answer); -1 when there is none.
+// Only checkpoints of the cadence (and the last step) count, not those a signal added, so the choice
+// does not depend on where a run was interrupted.
+int64_t best_checkpoint_step(const dist::MpiEnv& env, const std::string& run_dir, const io::CheckpointManager& ckpt,
+                             int64_t total) {
+  int64_t best = -1;
+  if (env.rank() == 0) {
+    std::ifstream in(fs::path(run_dir) / "metrics.jsonl");
+    std::string line;
+    double best_loss = 0;
+    while (std::getline(in, line)) {
+      const auto row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!row.is_object() || !row.contains("eval_loss") || !row["eval_loss"].is_number()) continue;
+      const auto step = row.at("step").get<int64_t>();
+      const double loss = row["eval_loss"].get<double>();
+      if (!(ckpt.due(step) || step == total)) continue;       // a checkpoint written on a signal
+      if (!fs::exists(ckpt.path_for_step(step))) continue;  // rotated away by keep_last or never written
+      if (best < 0 || loss < best_loss) {
+        best = step;
+        best_loss = loss;
+      }
+    }
+  }
+  MPI_Bcast(&best, 1, MPI_INT64_T, 0, env.world());
+  return best;
 }
 
 std::string fixed(double v, int digits) {
@@ -366,6 +395,16 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
   if (last_saved != trainer.step() && trainer.step() > 0) save("end of training");
   out.steps = trainer.step();
   out.finished = true;
+  if (s.sft.final_weights == FinalWeights::Best) {
+    const int64_t best = best_checkpoint_step(env, s.run.dir, ckpt, total);
+    if (best < 0 && s.train.eval_every > 0) {
+      core::log::warn() << "sft.final_weights = best, but no kept checkpoint has an eval_loss (evaluate at "
+                           "checkpoint steps: train.eval_every = checkpoint.every); final/ holds the last step";
+    } else if (best >= 0 && best != trainer.step()) {
+      trainer.restore(ckpt.load(ckpt.path_for_step(best), req));
+      core::log::info() << "final weights from step " << best << " (lowest eval_loss of the kept checkpoints)";
+    }
+  }
   const auto final_dir = write_final(r);
   core::log::info() << "sft finished: " << out.steps << " steps; trained " << (r.model->has_lora() ? "adapter" : "model")
                     << " in " << final_dir;

@@ -85,3 +85,29 @@ BOOST_AUTO_TEST_CASE(activation_checkpointing_gives_the_same_run) {
   BOOST_REQUIRE(!plain.empty());
   BOOST_TEST((plain == recomputed));
 }
+
+// sft.final_weights = best (HF's load_best_model_at_end): final/ holds the kept checkpoint with the
+// lowest eval_loss. With a constant LR the first N steps do not depend on max_steps, so a run
+// stopped at that step must export the same bytes.
+BOOST_AUTO_TEST_CASE(final_weights_best_exports_the_lowest_eval_loss_checkpoint) {
+  TempDir dir;
+  auto train = [&](const std::string& name, int steps, const std::string& extra) {
+    const auto run = dir.path() / name;
+    const auto r = run_mdrl("sft --sft.task=sudoku --sft.prompt_style=bare --sft.response_style=answer"
+                            " --tasks.generated_count=200 --train.lr=0.3 --train.schedule=constant --train.batch_size=4"
+                            " --train.eval_every=2 --checkpoint.every=2 --checkpoint.keep_last=0 --sft.eval_fraction=0.1"
+                            " --sft.eval_decode=0 --model.preset=tiny --sft.max_length=112 --log.level=info"
+                            " --train.max_steps=" + std::to_string(steps) + " --run.dir=" + run.string() + " " + extra);
+    BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+    std::ifstream in(run / "final" / "model.safetensors", std::ios::binary);
+    return std::make_pair(r.output, std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+  };
+  const auto [log, best] = train("best", 8, "--sft.final_weights=best");
+  const auto at = log.find("final weights from step ");
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, log);  // the high LR makes a middle step the best
+  const int step = std::stoi(log.substr(at + 24));
+  BOOST_TEST(step < 8);
+  const auto [log2, last] = train("last", step, "--sft.final_weights=last");
+  BOOST_REQUIRE(!best.empty());
+  BOOST_TEST((best == last));
+}

@@ -28,7 +28,7 @@ std::string sft_command(const fs::path& run_dir) {
          " --tasks.generated_count=400 --sft.max_length=384 --sft.eval_fraction=0.05 --sft.eval_decode=8"
          " --decode.gen_length=40 --decode.block_length=40 --decode.steps=40"
          " --train.lr=3e-3 --train.schedule=cosine --train.warmup_steps=3 --train.batch_size=6 --train.grad_accum=2"
-         " --train.max_steps=" + std::to_string(kSteps) + " --train.eval_every=8 --lora.rank=0"
+         " --train.max_steps=" + std::to_string(kSteps) + " --train.eval_every=8 --lora.rank=0 --checkpoint.every=8"
          " --run.dir=" + run_dir.string();
 }
 

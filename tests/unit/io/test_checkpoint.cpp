@@ -81,6 +81,27 @@ BOOST_AUTO_TEST_CASE(keep_last_and_latest) {
   BOOST_TEST(m.find_latest().value() == m.path_for_step(20));
 }
 
+// A checkpoint off the cadence (a signal at step 12) bridges to the next one: it takes no keep_last
+// slot, so the cadence checkpoints kept are those of an uninterrupted run, and it is deleted once a
+// newer checkpoint exists.
+BOOST_AUTO_TEST_CASE(signal_checkpoints_do_not_displace_cadence_ones) {
+  test::TempDir dir;
+  io::CheckpointConfig cfg;
+  cfg.keep_last = 2;
+  cfg.every = 5;
+  io::CheckpointManager m(MPI_COMM_SELF, dir.path().string(), cfg);
+  for (int64_t step : {5, 10, 12}) m.save(test::make_checkpoint_state(step, 0));
+  BOOST_TEST(fs::exists(m.path_for_step(5)));
+  BOOST_TEST(fs::exists(m.path_for_step(10)));
+  BOOST_TEST(fs::exists(m.path_for_step(12)));
+  BOOST_TEST(*m.find_latest() == m.path_for_step(12));
+  m.save(test::make_checkpoint_state(15, 0));
+  BOOST_TEST(!fs::exists(m.path_for_step(5)));
+  BOOST_TEST(fs::exists(m.path_for_step(10)));
+  BOOST_TEST(!fs::exists(m.path_for_step(12)));
+  BOOST_TEST(fs::exists(m.path_for_step(15)));
+}
+
 BOOST_AUTO_TEST_CASE(incompatible_checkpoints_are_refused) {
   test::TempDir dir;
   io::CheckpointManager m(MPI_COMM_SELF, dir.path().string(), {});
