@@ -64,12 +64,17 @@ BOOST_AUTO_TEST_CASE(crash_before_rename_keeps_the_previous_checkpoint) {
   BOOST_TEST(!fs::exists(m.dir() + "/step_30.h5.tmp"));
 }
 
-BOOST_AUTO_TEST_CASE(keep_last_and_latest) {
-  test::TempDir dir;
+// A manager checkpointing every 5 steps and keeping the newest 2.
+io::CheckpointManager every5_keep2(const test::TempDir& dir) {
   io::CheckpointConfig cfg;
   cfg.keep_last = 2;
   cfg.every = 5;
-  io::CheckpointManager m(MPI_COMM_SELF, dir.path().string(), cfg);
+  return io::CheckpointManager(MPI_COMM_SELF, dir.path().string(), cfg);
+}
+
+BOOST_AUTO_TEST_CASE(keep_last_and_latest) {
+  test::TempDir dir;
+  io::CheckpointManager m = every5_keep2(dir);
   BOOST_TEST(!m.due(0));
   BOOST_TEST(m.due(10));
   BOOST_TEST(!m.due(11));
@@ -86,10 +91,7 @@ BOOST_AUTO_TEST_CASE(keep_last_and_latest) {
 // newer checkpoint exists.
 BOOST_AUTO_TEST_CASE(signal_checkpoints_do_not_displace_cadence_ones) {
   test::TempDir dir;
-  io::CheckpointConfig cfg;
-  cfg.keep_last = 2;
-  cfg.every = 5;
-  io::CheckpointManager m(MPI_COMM_SELF, dir.path().string(), cfg);
+  io::CheckpointManager m = every5_keep2(dir);
   for (int64_t step : {5, 10, 12}) m.save(test::make_checkpoint_state(step, 0));
   BOOST_TEST(fs::exists(m.path_for_step(5)));
   BOOST_TEST(fs::exists(m.path_for_step(10)));
