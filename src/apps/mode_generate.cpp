@@ -51,19 +51,6 @@ std::vector<std::string> read_prompts(const GenerateConfig& g, const std::vector
   return prompts;
 }
 
-// Completion text: tokens before the first EOS, decoded.
-std::string completion_text(const tokenizer::Tokenizer& tok, const torch::Tensor& row, const std::vector<int64_t>& eos,
-                            bool skip_special) {
-  std::vector<tokenizer::TokenId> ids;
-  const auto c = row.to(torch::kCPU).contiguous();
-  for (int64_t j = 0; j < c.size(0); ++j) {
-    const int64_t id = c[j].item<int64_t>();
-    if (std::find(eos.begin(), eos.end(), id) != eos.end()) break;
-    ids.push_back(static_cast<tokenizer::TokenId>(id));
-  }
-  return tok.decode(ids, skip_special);
-}
-
 // One frame of the live view: each row's completion, placeholders where still masked.
 void draw_live(const tokenizer::Tokenizer& tok, const torch::Tensor& x, int64_t P, int64_t mask_id, int64_t step,
                int64_t steps) {
@@ -166,8 +153,9 @@ int run_generate(const dist::MpiEnv& env, const std::vector<std::string>& args) 
     const auto r = decode::generate(den, batch, dc, plan, gen, observer);
     core::log::debug() << "batch of " << ids.size() << ": " << r.forwards << " forwards, " << r.seconds_total
                        << " s (" << r.seconds_model << " s in the model)";
+    const auto completions = decode::completion_ids(r.completion, eos);
     for (size_t i = start; i < end; ++i) {
-      const auto text = completion_text(tok, r.completion[static_cast<int64_t>(i - start)], eos, gc.skip_special);
+      const auto text = tok.decode(completions[i - start], gc.skip_special);
       records += std::to_string(mine[i]) + " " + std::to_string(text.size()) + "\n" + text;
     }
   }

@@ -5,6 +5,7 @@
 #include <ATen/Context.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.hpp"
@@ -35,6 +36,18 @@ PromptBatch left_pad(const std::vector<std::vector<int64_t>>& prompts, int64_t p
     }
   }
   return {ids.to(device), mask.to(device)};
+}
+
+std::vector<std::vector<int32_t>> completion_ids(const torch::Tensor& completion, const std::vector<int64_t>& eos) {
+  const auto c = completion.to(torch::kCPU, torch::kLong).contiguous();
+  const auto a = c.accessor<int64_t, 2>();
+  std::vector<std::vector<int32_t>> out(static_cast<size_t>(c.size(0)));
+  for (int64_t b = 0; b < c.size(0); ++b)
+    for (int64_t j = 0; j < c.size(1); ++j) {
+      if (std::find(eos.begin(), eos.end(), a[b][j]) != eos.end()) break;
+      out[static_cast<size_t>(b)].push_back(static_cast<int32_t>(a[b][j]));
+    }
+  return out;
 }
 
 at::Generator sampling_generator(core::RngStream& sampling, torch::Device device) {

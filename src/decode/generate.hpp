@@ -39,6 +39,10 @@ struct DecodeResult {
 // Called after every step with the plan step and x [B, P + L] (for live views).
 using StepObserver = std::function<void(const PlanStep& step, const torch::Tensor& x)>;
 
+// Each row's completion tokens before its first EOS (any id of `eos`): what gets detokenised and
+// scored. completion: [B, L] integer, any device.
+std::vector<std::vector<int32_t>> completion_ids(const torch::Tensor& completion, const std::vector<int64_t>& eos);
+
 // A generator on `device` seeded from the rank's sampling stream (DESIGN.md "Determinism": no
 // global generator is reseeded).
 at::Generator sampling_generator(core::RngStream& sampling, torch::Device device);

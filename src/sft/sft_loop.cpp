@@ -117,15 +117,9 @@ EvalResult evaluate(Run& r, int64_t step) {
       at::Generator sgen = decode::sampling_generator(sampling, r.device);
       const auto res = decode::generate(den, decode::left_pad(prompts, r.pad_id, r.device), r.s.decode, plan, sgen);
       const auto eos = r.s.decode.eos_set(den.eos_id());
-      const auto comp = res.completion.to(torch::kCPU).contiguous();
+      const auto ids = decode::completion_ids(res.completion, eos);
       for (size_t k = 0; k < which.size(); ++k) {
-        std::vector<tokenizer::TokenId> ids;
-        for (int64_t j = 0; j < comp.size(1); ++j) {
-          const int64_t id = comp[static_cast<int64_t>(k)][j].item<int64_t>();
-          if (std::find(eos.begin(), eos.end(), id) != eos.end()) break;
-          ids.push_back(static_cast<tokenizer::TokenId>(id));
-        }
-        const auto text = r.tok.decode(ids, /*skip_special_tokens=*/true);
+        const auto text = r.tok.decode(ids[k], /*skip_special_tokens=*/true);
         const auto& ex = r.data.examples[static_cast<size_t>(eval[static_cast<size_t>(which[k])].example)];
         const auto score = r.data.task->evaluate(text, ex);
         correct += score.correct;

@@ -77,3 +77,14 @@ BOOST_AUTO_TEST_CASE(sampled_decoding_is_reproducible_and_text_decodes) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(completion_ids_stop_at_the_first_eos_of_the_set) {
+  const auto c = torch::tensor({5, 6, 257, 7, 8, 9, 261, 257, 1, 2, 3, 4}, torch::kLong).reshape({3, 4});
+  const auto one = decode::completion_ids(c, {257});
+  // Rows: [5 6 EOS 7], [8 9 EOT EOS], [1 2 3 4] (no EOS: the whole row).
+  BOOST_TEST((one[0] == std::vector<int32_t>{5, 6}));
+  BOOST_TEST((one[1] == std::vector<int32_t>{8, 9, 261}));
+  BOOST_TEST((one[2] == std::vector<int32_t>{1, 2, 3, 4}));
+  const auto two = decode::completion_ids(c, {257, 261});
+  BOOST_TEST((two[1] == std::vector<int32_t>{8, 9}));
+}
