@@ -47,16 +47,13 @@ bool assemble(const std::vector<tokenizer::TokenId>& a, const std::vector<tokeni
     ++st.skipped_empty;
     return false;
   }
-  std::vector<int32_t> ids;
-  int64_t prompt_len = 0;
-  if (cfg.template_quirks) {
-    ids.assign(a.begin(), a.end());
-    prompt_len = std::min<int64_t>(static_cast<int64_t>(b.size()), static_cast<int64_t>(a.size()));
-  } else {
-    ids.assign(a.begin(), a.end());
+  // Quirks: `a` is the whole text and `b` only measures the prompt; otherwise prompt `a` + response `b`.
+  std::vector<int32_t> ids(a.begin(), a.end());
+  int64_t prompt_len = static_cast<int64_t>(a.size());
+  if (cfg.template_quirks)
+    prompt_len = std::min<int64_t>(static_cast<int64_t>(b.size()), prompt_len);
+  else
     ids.insert(ids.end(), b.begin(), b.end());
-    prompt_len = static_cast<int64_t>(a.size());
-  }
   const int64_t max_prompt = cfg.max_prompt_length > 0 ? cfg.max_prompt_length : cfg.max_length - 1;
   if (prompt_len > max_prompt) {
     ++st.skipped_long_prompt;

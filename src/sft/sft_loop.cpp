@@ -150,6 +150,9 @@ EvalResult evaluate(Run& r, int64_t step) {
   return out;
 }
 
+// What LoRA checkpoints and adapters record as their base weights.
+std::string base_model_name(const model::ModelConfig& m) { return m.path.empty() ? "preset:" + m.preset : m.path; }
+
 // <run.dir>/final: the trained model as a Hugging Face folder (full fine-tuning) or a PEFT adapter
 // (LoRA), written to a temporary folder by rank 0 and renamed when complete.
 std::string write_final(Run& r) {
@@ -158,7 +161,7 @@ std::string write_final(Run& r) {
     const fs::path tmp = fs::path(r.s.run.dir) / "final.tmp";
     fs::remove_all(tmp);
     if (r.model->has_lora())
-      model::save_peft_adapter(*r.model, tmp.string(), r.s.model.path.empty() ? "preset:" + r.s.model.preset : r.s.model.path);
+      model::save_peft_adapter(*r.model, tmp.string(), base_model_name(r.s.model));
     else
       model::export_hf_checkpoint(*r.model, tmp.string(), r.s.model.scalar_type());
     fs::remove_all(final_dir);
@@ -288,11 +291,11 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
   auto save = [&](const char* why) {
     io::CheckpointState st;
     trainer.fill(st);
-    st.counters = {{"epoch", sampler.state().epoch}, {"world_size", W}};
+    st.counters = {{"epoch", sampler.state().epoch}};
     st.trainable = req.trainable;
     st.model_signature = req.model_signature;
     if (r.model->has_lora()) {
-      st.base_checkpoint = s.model.path.empty() ? "preset:" + s.model.preset : s.model.path;
+      st.base_checkpoint = base_model_name(s.model);
       st.base_checksum = *req.base_checksum;
     }
     st.rng = {{"masking", masking.state()}, {"dropout", dropout.state()}};
