@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   using namespace mdrl;
   std::optional<dist::MpiEnv> env;
   int code = 1;
+  std::string message;
   try {
     env.emplace(&argc, &argv);
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -23,13 +24,16 @@ int main(int argc, char** argv) {
     // Every rank knows the outcome (reported once already): a clean exit, no MPI_Abort.
     return e.code;
   } catch (const core::Error& e) {
-    core::log::error() << e.kind() << ": " << e.what();
+    message = std::string(e.kind()) + ": " + e.what();
     code = e.exit_code();
   } catch (const std::exception& e) {
-    core::log::error() << "unexpected error: " << e.what();
+    message = std::string("unexpected error: ") + e.what();
     code = 1;
   }
-  // One rank failed on its own: end all of them now instead of leaving the others in a collective.
-  if (env && env->size() > 1) dist::MpiEnv::abort(code);
+  // The same error on every rank (bad data all ranks read) is printed once and ends the job
+  // cleanly; an error on some ranks only ends all of them at once (MPI_Abort), so none hangs in a
+  // collective.
+  if (env) return env->report_failure(message, code);
+  core::log::error() << message;
   return code;
 }

@@ -41,7 +41,7 @@ std::vector<std::string> read_prompts(const GenerateConfig& g, const std::vector
   if (!positional.empty()) prompts.push_back(core::join(positional, " "));
   if (!g.prompt_file.empty()) {
     std::ifstream in(g.prompt_file);
-    MDRL_CHECK(in.good(), core::IoError, "generate.prompt_file: cannot read '" + g.prompt_file + "'");
+    MDRL_CHECK(in.good(), core::InputError, "generate.prompt_file: cannot read '" + g.prompt_file + "'");
     std::string line;
     while (std::getline(in, line))
       if (!line.empty()) prompts.push_back(line);

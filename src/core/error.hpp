@@ -12,7 +12,10 @@ class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
   virtual const char* kind() const noexcept { return "error"; }
-  // Process exit status for this error: 2 for problems with how mdrl was called, 1 otherwise.
+  // Process exit status (README "Exit status"): 2 for anything the user must fix in what they gave
+  // (command line, options, INI files, input files that are missing, unreadable or malformed:
+  // models, tokenizers, data, checkpoints); 1 for failures while running (writing output, MPI,
+  // HDF5, CUDA, NCCL, non-finite numbers, bugs).
   virtual int exit_code() const noexcept { return 1; }
 };
 
@@ -26,8 +29,9 @@ class Error : public std::runtime_error {
 
 MDRL_DECLARE_ERROR(UsageError, "usage error", 2);            // command line: mode, arguments
 MDRL_DECLARE_ERROR(ConfigError, "configuration error", 2);   // option values, INI files
-MDRL_DECLARE_ERROR(IoError, "I/O error", 1);                 // files that cannot be read or written
-MDRL_DECLARE_ERROR(FormatError, "format error", 1);          // files with malformed content
+MDRL_DECLARE_ERROR(InputError, "input error", 2);            // input files that are missing or unreadable
+MDRL_DECLARE_ERROR(IoError, "I/O error", 1);                 // I/O failing while running (writing output, disk full)
+MDRL_DECLARE_ERROR(FormatError, "format error", 2);          // input files with malformed content
 MDRL_DECLARE_ERROR(MpiError, "MPI error", 1);
 MDRL_DECLARE_ERROR(Hdf5Error, "HDF5 error", 1);
 MDRL_DECLARE_ERROR(CudaError, "CUDA error", 1);

@@ -1,6 +1,10 @@
 #include "dist/mpi_env.hpp"
 
+#include <chrono>
 #include <cstdlib>
+#include <map>
+#include <thread>
+#include <vector>
 
 #include "core/check_hdf5.hpp"
 #include "core/check_mpi.hpp"
@@ -73,6 +77,11 @@ MpiEnv::MpiEnv(int* argc, char*** argv) {
   node_index_ = pair[0];
   node_count_ = pair[1];
 
+  MPI_Comm failure = MPI_COMM_NULL;
+  MDRL_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &failure));
+  failure_ = Comm(failure);
+  MDRL_CHECK_MPI(MPI_Comm_set_errhandler(failure, MPI_ERRORS_RETURN));
+
   char name[MPI_MAX_PROCESSOR_NAME] = {0};
   int len = 0;
   MDRL_CHECK_MPI(MPI_Get_processor_name(name, &len));
@@ -81,6 +90,7 @@ MpiEnv::MpiEnv(int* argc, char*** argv) {
 
 MpiEnv::~MpiEnv() {
   node_ = Comm();
+  failure_ = Comm();
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (owns_init_ && !finalized) MPI_Finalize();
@@ -95,6 +105,54 @@ std::string MpiEnv::library_version() const {
   if (comma != std::string::npos) s.resize(comma);
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\0')) s.pop_back();
   return s;
+}
+
+int MpiEnv::report_failure(const std::string& message, int code, double grace_s) const {
+  if (size_ == 1 || failure_.get() == MPI_COMM_NULL) {
+    core::log::error() << message;
+    return code;
+  }
+  // A non-blocking barrier on a communicator of its own: it completes only if every rank fails,
+  // while a rank that is still working (or waiting in a collective of the mode) never joins it.
+  const MPI_Comm comm = failure_.get();
+  MPI_Request req = MPI_REQUEST_NULL;
+  int done = 0;
+  if (MPI_Ibarrier(comm, &req) == MPI_SUCCESS) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
+    while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!done) {
+    core::log::error() << message;
+    abort(code);
+  }
+  // Every rank failed: gather the messages on rank 0, print each distinct one once.
+  int len = static_cast<int>(message.size()), all_code = code;
+  std::vector<int> lens(static_cast<size_t>(size_));
+  if (MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, comm) != MPI_SUCCESS ||
+      MPI_Allreduce(&code, &all_code, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) {
+    core::log::error() << message;
+    abort(code);
+  }
+  std::vector<int> offsets(static_cast<size_t>(size_), 0);
+  for (size_t r = 1; r < lens.size(); ++r) offsets[r] = offsets[r - 1] + lens[r - 1];
+  std::string joined(rank_ == 0 ? static_cast<size_t>(offsets.back() + lens.back()) : 0, '\0');
+  MPI_Gatherv(message.data(), len, MPI_CHAR, joined.data(), lens.data(), offsets.data(), MPI_CHAR, 0, comm);
+  if (rank_ == 0) {
+    std::map<std::string, std::string> ranks_of;  // message -> "0,1,..."
+    std::vector<std::string> order;
+    for (int r = 0; r < size_; ++r) {
+      std::string m = joined.substr(static_cast<size_t>(offsets[static_cast<size_t>(r)]),
+                                    static_cast<size_t>(lens[static_cast<size_t>(r)]));
+      auto [it, fresh] = ranks_of.try_emplace(m, std::to_string(r));
+      if (fresh) order.push_back(m);
+      else it->second += "," + std::to_string(r);
+    }
+    for (const auto& m : order)
+      core::log::error() << m << (order.size() == 1 ? " (on every rank)" : " (on ranks " + ranks_of[m] + ")");
+  }
+  return all_code;
 }
 
 void MpiEnv::abort(int code) {

@@ -53,12 +53,19 @@ class MpiEnv {
   // Ends every rank with `code` (use when ranks may disagree; otherwise return from main).
   [[noreturn]] static void abort(int code);
 
+  // An error ended this rank (`message` is its one-line report). When every rank fails within
+  // `grace_s` (the same bad input seen by all ranks), rank 0 prints each distinct message once,
+  // naming the ranks, and every rank returns the highest exit code for main to return: no MPI_Abort
+  // banner, no N copies. Otherwise this rank prints its message and aborts the job with `code`.
+  int report_failure(const std::string& message, int code, double grace_s = 5.0) const;
+
  private:
   bool owns_init_ = false;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1, node_count_ = 1, node_index_ = 0;
   int thread_level_ = 0;
   std::string hostname_;
   Comm node_;
+  Comm failure_;  // a duplicate of the world used only by report_failure (never mixed with a mode's traffic)
 };
 
 }  // namespace mdrl::dist

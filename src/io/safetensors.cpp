@@ -21,6 +21,7 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 namespace mdrl::io {
 
 using core::FormatError;
+using core::InputError;
 using core::IoError;
 using nlohmann::json;
 
@@ -61,11 +62,11 @@ struct SafetensorsFile::Mapping {
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), map_(std::make_shared<Mapping>()) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError("cannot open safetensors file '" + path + "': " + std::strerror(errno));
+  if (fd < 0) throw InputError("cannot open safetensors file '" + path + "': " + std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0) {
     ::close(fd);
-    throw IoError("cannot stat '" + path + "': " + std::strerror(errno));
+    throw InputError("cannot stat '" + path + "': " + std::strerror(errno));
   }
   const auto file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < 8) {
@@ -76,7 +77,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), map_(st
   map_->size = file_size;
   map_->addr = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
-  if (map_->addr == MAP_FAILED) throw IoError("cannot map '" + path + "': " + std::strerror(errno));
+  if (map_->addr == MAP_FAILED) throw InputError("cannot map '" + path + "': " + std::strerror(errno));
   const auto* base = static_cast<const uint8_t*>(map_->addr);
 
   uint64_t header_len = 0;
@@ -249,7 +250,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& path) : path_(pa
   } else if (fs::exists(p / "model.safetensors")) {
     shards.push_back((p / "model.safetensors").string());
   } else {
-    throw IoError("'" + path + "' holds neither model.safetensors.index.json nor model.safetensors");
+    throw InputError("'" + path + "' holds neither model.safetensors.index.json nor model.safetensors");
   }
   for (size_t i = 0; i < shards.size(); ++i) {
     files_.push_back(std::make_unique<SafetensorsFile>(shards[i]));

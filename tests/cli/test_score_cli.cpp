@@ -72,6 +72,30 @@ BOOST_AUTO_TEST_CASE(reward_breakdown) {
   BOOST_TEST(has(fixed.output, "\"boxed_and_answer_tags_format\":1.0"), fixed.output);
 }
 
+// `ground_truth` (score's field) and the per-task fields (answer, numbers/target, puzzle/solution)
+// give the same rewards.
+BOOST_AUTO_TEST_CASE(reward_breakdown_reads_ground_truth_as_score_does) {
+  TempDir dir;
+  const std::string gsm = "\"task\": \"gsm8k\", \"completion\": \"<answer>\\n42\\n</answer>\"";
+  const std::string cd = "\"task\": \"countdown\", \"completion\": \"<answer>2*4-3</answer>\"";
+  const std::string su = "\"task\": \"sudoku\", \"completion\": \"<answer>\\n3142243142131324\\n</answer>\"";
+  const std::string ma = "\"task\": \"math\", \"completion\": \"<answer>\\\\boxed{1}</answer>\"";
+  const auto fields = dir.write("a.jsonl", "{" + gsm + ", \"answer\": \"42\"}\n{" + cd +
+                                               ", \"numbers\": [2, 3, 4], \"target\": 5}\n{" + su +
+                                               ", \"puzzle\": \"3102200002100320\", \"solution\": \"3142243142131324\"}\n{" +
+                                               ma + ", \"answer\": \"1\"}\n");
+  const auto gt = dir.write("b.jsonl", "{" + gsm + ", \"ground_truth\": 42}\n{" + cd +
+                                           ", \"ground_truth\": [[2, 3, 4], 5]}\n{" + su +
+                                           ", \"puzzle\": \"3102200002100320\", \"ground_truth\": \"3142243142131324\"}\n{" +
+                                           ma + ", \"ground_truth\": \"1\"}\n");
+  const auto a = run_mdrl("score --score.rewards " + fields);
+  const auto b = run_mdrl("score --score.rewards " + gt);
+  BOOST_TEST(a.status == 0, a.output);
+  BOOST_TEST(b.status == 0, b.output);
+  BOOST_TEST(a.output == b.output);
+  BOOST_TEST(has(a.output, "\"correctness\":2.0"), a.output);  // the answers are right, not just parsed
+}
+
 BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
   const auto none = run_mdrl("score");
   BOOST_TEST(none.status == 2, none.output);
@@ -79,11 +103,11 @@ BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
   TempDir dir;
   dir.write("mystery_0_generations.json", reference_file(nlohmann::json::array()));
   const auto unknown = run_mdrl("score " + dir.path().string());
-  BOOST_TEST(unknown.status == 1, unknown.output);
+  BOOST_TEST(unknown.status == 2, unknown.output);  // input the user must fix
   BOOST_TEST(has(unknown.output, "cannot tell the task from the setup name 'mystery'"), unknown.output);
   const auto bad = dir.write("bad.jsonl", "{\"task\": \"gsm8k\"\n");
   const auto r = run_mdrl("score " + bad);
-  BOOST_TEST(r.status == 1, r.output);
+  BOOST_TEST(r.status == 2, r.output);
   BOOST_TEST(has(r.output, "bad.jsonl:1:"), r.output);
 }
 

@@ -36,4 +36,17 @@ BOOST_AUTO_TEST_CASE(bad_option_reported_once_all_ranks_exit_2) {
   BOOST_TEST(count(r.output, "MPI_ABORT") == 0u, r.output);
 }
 
+// A data error every rank meets (each reads the same file) is printed once, names the ranks, and
+// ends the job with exit 2 without the MPI_ABORT banner.
+BOOST_AUTO_TEST_CASE(data_error_on_every_rank_printed_once) {
+  TempDir dir;
+  const auto data = dir.write("d.jsonl", "{\"prompt\": \"2+2?\", \"response\": \"4\"}\n{\"prompt\": \"3+3?\"}\n");
+  const auto r = mpirun2("sft --sft.data=" + data + " --run.dir=" + (dir.path() / "run").string() +
+                         " --model.preset=tiny --train.max_steps=1 --train.eval_every=0 --sft.eval_fraction=0");
+  BOOST_TEST(r.status == 2, r.output);
+  BOOST_TEST(count(r.output, data + ":2") == 1u, r.output);
+  BOOST_TEST(count(r.output, "(on every rank)") == 1u, r.output);
+  BOOST_TEST(count(r.output, "MPI_ABORT") == 0u, r.output);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
