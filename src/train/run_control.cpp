@@ -67,8 +67,18 @@ double parse_walltime(const std::string& text) {
   }
   const auto parts = core::split(rest, ':', false);
   if (parts.size() > 3 || (dash != std::string_view::npos && parts.size() != 3)) throw bad();
+  // The leading field of a single number or MM:SS / HH:MM:SS may be large; every later field is a
+  // clock field (minutes, seconds < 60; hours < 24 after days), as Slurm reads them.
   double seconds = 0;
-  for (const auto& p : parts) seconds = seconds * 60 + number(p);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const double v = number(parts[i]);
+    const bool hours_after_days = dash != std::string_view::npos && i == 0;
+    if ((i > 0 && v >= 60) || (hours_after_days && v >= 24))
+      throw core::ConfigError("run.walltime = '" + text + "': field '" + std::string(parts[i]) + "' is out of range (" +
+                              (hours_after_days ? "hours 0-23" : "minutes and seconds 0-59") +
+                              "); use seconds (3600), MM:SS, HH:MM:SS, D-HH:MM:SS, or 0 for none");
+    seconds = seconds * 60 + v;
+  }
   return days * 86400 + seconds;
 }
 
@@ -98,6 +108,13 @@ RunControl::~RunControl() {
 }
 
 int RunControl::pending_signal() { return g_signal; }
+
+bool RunControl::consume_file(const char* name) const {
+  std::error_code ec;
+  std::filesystem::remove(std::filesystem::path(run_dir_) / name, ec);
+  if (ec) core::log::debug() << "removing " << run_dir_ << "/" << name << ": " << ec.message();
+  return !ec;
+}
 
 StepDecision RunControl::at_step_boundary() {
   const auto now = std::chrono::steady_clock::now();
@@ -131,18 +148,20 @@ StepDecision RunControl::at_step_boundary() {
       if (!sigs[r].empty()) who += (who.empty() ? "" : ", ") + sigs[r] + " on rank " + std::to_string(r);
     parts.push_back(who);
   }
-  if (all & kStopFile) parts.push_back("STOP file in " + run_dir_);
+  // Both request files are consumed when acted on, so "run the same command again" resumes and
+  // goes on instead of stopping again at the next step.
+  if (all & kStopFile) {
+    parts.push_back("STOP file in " + run_dir_ + " (removed)");
+    if (env_.rank() == 0 && !consume_file("STOP"))
+      core::log::warn() << "cannot remove " << run_dir_ << "/STOP: remove it before resuming, or the next run stops "
+                        << "after its first step";
+  }
   if (all & kWalltime) parts.emplace_back("run.walltime reached soon");
   if (all & kCheckpointFile) {
     parts.push_back("CHECKPOINT_NOW file in " + run_dir_);
-    if (env_.rank() == 0) {
-      std::error_code ec;
-      std::filesystem::remove(std::filesystem::path(run_dir_) / "CHECKPOINT_NOW", ec);
-      if (ec) {
-        core::log::warn() << "cannot remove " << run_dir_ << "/CHECKPOINT_NOW (" << ec.message()
-                          << "); ignoring that file from now on";
-        checkpoint_file_stuck_ = true;
-      }
+    if (env_.rank() == 0 && !consume_file("CHECKPOINT_NOW")) {
+      core::log::warn() << "cannot remove " << run_dir_ << "/CHECKPOINT_NOW; ignoring that file from now on";
+      checkpoint_file_stuck_ = true;
     }
   }
   d.reason = core::join(parts, "; ");

@@ -3,6 +3,7 @@
 // `run.walltime` limit, a STOP file and a CHECKPOINT_NOW file in the run directory trigger the same
 // without a signal. At each step boundary the reasons are OR-ed across ranks, so every rank takes
 // the same decision at the same step: checkpoint, and for all but CHECKPOINT_NOW, stop and exit 0.
+// STOP and CHECKPOINT_NOW are removed when acted on.
 #pragma once
 
 #include <chrono>
@@ -50,6 +51,9 @@ class RunControl {
   static int pending_signal();
 
  private:
+  // Removes <run_dir>/<name> (rank 0); false when it stays.
+  bool consume_file(const char* name) const;
+
   const dist::MpiEnv& env_;
   double walltime_s_;
   double margin_s_;

@@ -13,11 +13,13 @@
 namespace mdrl::train {
 
 namespace {
-// A terminal a person watches. Under mpirun the ranks' stdout is a pseudo-terminal even when the
-// job's output goes to a file, so a launched process draws no bar.
+// A terminal a person watches: one process (world size 1) whose stdout is a terminal, not started
+// by a launcher. Under mpirun (even -np 1) a rank's stdout is a pseudo-terminal even when the job's
+// output goes to a file; mpirun and srun set OMPI_COMM_WORLD_SIZE / PMI_SIZE / SLURM_STEP_ID. Not
+// PMIX_RANK: Open MPI's MPI_Init sets it in a process started without a launcher too.
 bool interactive_terminal() {
-  if (isatty(STDOUT_FILENO) != 1) return false;
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_STEP_ID"})
+  if (core::log::world_size() != 1 || isatty(STDOUT_FILENO) != 1) return false;
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_ID"})
     if (std::getenv(v) != nullptr) return false;
   return true;
 }

@@ -19,7 +19,9 @@ BOOST_AUTO_TEST_CASE(walltime_forms) {
   BOOST_TEST(train::parse_walltime("90:30") == 5430.0);
   BOOST_TEST(train::parse_walltime("01:30:00") == 5400.0);
   BOOST_TEST(train::parse_walltime("2-00:00:10") == 172810.0);
-  for (const char* bad : {"", "1h", "1:2:3:4", "-5", "2-10", "1.5"}) BOOST_CHECK_THROW(train::parse_walltime(bad), core::ConfigError);
+  BOOST_TEST(train::parse_walltime("100:59") == 6059.0);  // the leading field may be large
+  for (const char* bad : {"", "1h", "1:2:3:4", "-5", "2-10", "1.5", "25:99", "1:60:00", "1-24:00:00"})
+    BOOST_CHECK_THROW(train::parse_walltime(bad), core::ConfigError);
 }
 
 BOOST_AUTO_TEST_CASE(option_registered_in_run_section) {
@@ -62,6 +64,10 @@ BOOST_AUTO_TEST_CASE(files_in_run_dir) {
   BOOST_TEST(d.checkpoint);
   BOOST_TEST(d.stop);
   BOOST_TEST(d.reason.find("STOP file") != std::string::npos);
+  // Consumed too: the rerun that resumes goes on instead of stopping after one step.
+  BOOST_TEST(!std::filesystem::exists(dir.path() / "STOP"));
+  train::RunControl rerun(env, train::RunControlConfig{}, dir.path().string());
+  BOOST_TEST(!rerun.at_step_boundary().checkpoint);
 }
 
 BOOST_AUTO_TEST_CASE(walltime_with_margin_and_step_time) {
