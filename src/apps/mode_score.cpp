@@ -44,7 +44,11 @@ int run_score(const dist::MpiEnv& env, const std::vector<std::string>& args) {
       "Scores generation files: the reference tools' *_{rank}_generations.json (ranks merged by setup) and our\n"
       "JSONL ({task, setup, question, generation, ground_truth} per line). Prints task, setup, accuracy (cell\n"
       "level for Sudoku), count and average effective tokens per setup. With score.rewards, prints the reward\n"
-      "components of each completion as JSON lines.",
+      "components of each completion as JSON lines; each row has \"task\", \"completion\" and the ground truth,\n"
+      "either \"ground_truth\" as in score's JSONL (GSM8K a number or \"#### n\", MATH the answer, Countdown\n"
+      "[[numbers], target], Sudoku the solution, with the puzzle in \"puzzle\" or \"question\") or the task's\n"
+      "fields: gsm8k \"answer\"; math \"answer\" or \"solution\"; countdown \"numbers\" + \"target\"; sudoku\n"
+      "\"puzzle\" + \"solution\".",
       log, /*table_at_debug=*/true);
   MDRL_CHECK(!cl.positional.empty(), core::UsageError,
              "mdrl score needs at least one generation file or folder (see mdrl score --help)");

@@ -40,8 +40,13 @@ const std::vector<ModeInfo>& modes() {
   return kModes;
 }
 
-std::set<std::string> all_sections() {
-  // Every option section any mode registers.
+namespace {
+// Every option key and section any mode registers (for Options::set_foreign_sections / _keys).
+struct AllOptions {
+  std::set<std::string> sections, keys;
+};
+
+AllOptions collect_all_options() {
   config::RunConfig run;
   config::LogConfig log;
   dist::DistConfig dist;
@@ -70,16 +75,29 @@ std::set<std::string> all_sections() {
   sft::SftSettings sft_settings;
   config::Options sft_opts("sft");
   add_sft_options(sft_opts, sft_settings);
-  auto names = opts.section_names();
-  for (const auto& n : sft_opts.section_names()) names.push_back(n);
-  return {names.begin(), names.end()};
+  AllOptions all;
+  for (const auto* o : {&opts, &sft_opts}) {
+    for (const auto& n : o->section_names()) all.sections.insert(n);
+    for (const auto& i : o->options()) all.keys.insert(i.key);
+  }
+  return all;
 }
+
+const AllOptions& all_options() {
+  static const AllOptions kAll = collect_all_options();
+  return kAll;
+}
+}  // namespace
+
+std::set<std::string> all_sections() { return all_options().sections; }
 
 config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, const std::vector<std::string>& args,
                                const std::string& usage, const config::LogConfig& log, bool table_at_debug) {
-  std::set<std::string> foreign = all_sections();
+  std::set<std::string> foreign = all_sections(), foreign_keys = all_options().keys;
   for (const auto& s : opts.section_names()) foreign.erase(s);
+  for (const auto& i : opts.options()) foreign_keys.erase(i.key);
   opts.set_foreign_sections(std::move(foreign));
+  opts.set_foreign_keys(std::move(foreign_keys));
 
   config::CommandLine cl;
   int failed_code = 0;
@@ -102,6 +120,8 @@ config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, c
     if (env.rank() == 0) std::cout << opts.help_text(usage) << std::flush;
     throw CollectiveExit{0};
   }
+  log.apply();
+  if (env.rank() == 0 && !opts.ignored().empty()) core::log::warn() << opts.ignored_summary();
   if (cl.print_config) {
     if (env.rank() == 0) std::cout << opts.resolved_ini() << std::flush;
     throw CollectiveExit{0};
@@ -113,10 +133,11 @@ config::CommandLine setup_mode(const dist::MpiEnv& env, config::Options& opts, c
     if (env.rank() == 0) core::log::error() << e.kind() << ": " << e.what();
     throw CollectiveExit{e.exit_code()};
   }
-  log.apply();
+  // At info what differs from the defaults; the whole table at debug (every option and its source).
+  const bool debug = core::log::enabled(core::log::Level::Debug);
   core::log::Line(table_at_debug ? core::log::Level::Debug : core::log::Level::Info)
       << core::version_line() << ", " << env.size() << " rank(s)\n"
-      << opts.resolved_table();
+      << (debug ? opts.resolved_table() : opts.changed_table());
   return cl;
 }
 

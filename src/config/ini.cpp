@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -87,6 +88,10 @@ std::vector<IniEntry> parse_ini(const std::string& text, const std::string& file
 }
 
 std::vector<IniEntry> read_ini_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError("config file '" + path + "' is a directory; give an INI file to -c (e.g. " +
+                      (std::filesystem::path(path) / "sft.ini").string() + ")");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("cannot read config file '" + path + "': " + std::strerror(errno) + "; check the -c path");
   std::ostringstream buf;

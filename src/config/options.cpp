@@ -1,6 +1,7 @@
 #include "config/options.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/variables_map.hpp>
 #include <sstream>
@@ -77,6 +78,21 @@ void Options::register_option(const std::string& section, const std::string& nam
 
 void Options::add_validator(std::function<void()> validate) { validators_.push_back(std::move(validate)); }
 void Options::set_foreign_sections(std::set<std::string> sections) { foreign_sections_ = std::move(sections); }
+void Options::set_foreign_keys(std::set<std::string> keys) { foreign_keys_ = std::move(keys); }
+
+std::string Options::ignored_summary() const {
+  if (ignored_.empty()) return {};
+  std::vector<std::string> keys, files;
+  for (const auto& [k, where] : ignored_) {
+    if (keys.size() < 8) keys.push_back(k);
+    const std::string file = where.substr(0, where.rfind(':'));
+    if (std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
+  }
+  std::string s = std::to_string(ignored_.size()) + " option(s) of other modes in " + core::join(files, ", ") +
+                  " ignored by mode '" + mode_ + "': " + core::join(keys, ", ");
+  if (ignored_.size() > keys.size()) s += ", ...";
+  return s;
+}
 void Options::allow_positional(std::string name, bool many) {
   positional_allowed_ = true;
   positional_name_ = std::move(name);
@@ -183,11 +199,12 @@ CommandLine Options::parse(const std::vector<std::string>& args) {
                      std::to_string(cl.positional.size()));
 
   // 2. Files in order, then the command line: later sources override earlier ones.
+  ignored_.clear();
   for (const auto& file : cl.config_files) {
     for (const auto& e : read_ini_file(file)) {
       if (std::find(keys.begin(), keys.end(), e.key) == keys.end()) {
-        if (foreign_sections_.count(section_of(e.key))) {
-          core::log::warn() << e.origin() << ": '" << e.key << "' is not used by mode '" << mode_ << "'; ignored";
+        if (foreign_sections_.count(section_of(e.key)) || foreign_keys_.count(e.key)) {
+          ignored_.emplace_back(e.key, e.origin());
           continue;
         }
         throw ConfigError(unknown_key_message(e.key, e.origin()));
@@ -232,7 +249,36 @@ CommandLine Options::parse(const std::vector<std::string>& args) {
   } catch (const ConfigError& e) {  // from a list notifier
     throw ConfigError(std::string("invalid option value: ") + e.what());
   }
-  for (const auto& validate : validators_) validate();
+  // Floating-point options are finite: 'inf' or 'nan' is never a meaningful setting.
+  for (const auto& info : infos_) {
+    auto it = values.find(info.key);
+    if (info.type != "float" || it == values.end()) continue;
+    std::string t(core::trim(it->second.first));
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (t.find("inf") != std::string::npos || t.find("nan") != std::string::npos)
+      throw ConfigError(it->second.second + ": invalid value '" + it->second.first + "' for option '" + info.key +
+                        "' (expected a finite number)");
+  }
+  // Validators name the option; prefix where its value came from (file:line or command line).
+  try {
+    for (const auto& validate : validators_) validate();
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    size_t best = std::string::npos;
+    std::string where;
+    for (const auto& [k, vo] : values) {
+      const size_t at = msg.find(k);
+      const bool whole = at != std::string::npos &&
+                         (at + k.size() == msg.size() || !(std::isalnum(static_cast<unsigned char>(msg[at + k.size()])) ||
+                                                           msg[at + k.size()] == '_'));
+      if (whole && (best == std::string::npos || at < best)) {
+        best = at;
+        where = vo.second;
+      }
+    }
+    if (where.empty() || msg.rfind(where, 0) == 0) throw;
+    throw ConfigError(where + ": " + msg);
+  }
   return cl;
 }
 
@@ -246,9 +292,16 @@ std::string Options::help_text(const std::string& usage) const {
   return out.str();
 }
 
-std::string Options::resolved_table() const {
+std::string Options::resolved_table() const { return table(false); }
+std::string Options::changed_table() const { return table(true); }
+
+std::string Options::table(bool changed_only) const {
+  std::vector<const OptionInfo*> rows;
+  for (const auto& i : infos_)
+    if (!changed_only || i.current() != i.default_text) rows.push_back(&i);
   size_t wk = 6, wv = 5;
-  for (const auto& i : infos_) {
+  for (const auto* ip : rows) {
+    const auto& i = *ip;
     wk = std::max(wk, i.key.size());
     wv = std::max(wv, std::min<size_t>(i.current().size(), 60));
   }
@@ -257,10 +310,16 @@ std::string Options::resolved_table() const {
     out << "  " << k << std::string(wk - k.size() + 2, ' ') << v << std::string(v.size() < wv ? wv - v.size() + 2 : 2, ' ')
         << o << "\n";
   };
-  out << "configuration of mode '" << mode_ << "':\n";
+  if (changed_only) {
+    out << "configuration of mode '" << mode_ << "': " << rows.size() << " of " << infos_.size()
+        << " options differ from the defaults" << (rows.empty() ? "" : ":") << " (all of them at log.level = debug)\n";
+    if (rows.empty()) return out.str();
+  } else {
+    out << "configuration of mode '" << mode_ << "':\n";
+  }
   row("option", "value", "source");
   row(std::string(wk, '-'), std::string(wv, '-'), "------");
-  for (const auto& i : infos_) row(i.key, i.current(), origin(i.key));
+  for (const auto* i : rows) row(i->key, i->current(), origin(i->key));
   return out.str();
 }
 

@@ -79,6 +79,13 @@ class Options {
   // Sections that other modes use: their keys in an INI file are skipped with a warning instead of
   // being unknown (so one base file can serve several modes). Unknown sections stay errors.
   void set_foreign_sections(std::set<std::string> sections);
+  // Keys other modes register in sections this mode shares (run.walltime in generate): skipped
+  // like foreign sections, so one mode's --print-config reads back in another.
+  void set_foreign_keys(std::set<std::string> keys);
+  // The INI keys skipped by the last parse() as other modes' options, each with its origin.
+  const std::vector<std::pair<std::string, std::string>>& ignored() const { return ignored_; }
+  // One line for the log naming what ignored() holds (empty when nothing was skipped).
+  std::string ignored_summary() const;
   // How many positional arguments the mode accepts and what they are (for --help and errors).
   void allow_positional(std::string name, bool many);
 
@@ -90,6 +97,8 @@ class Options {
   std::string help_text(const std::string& usage) const;
   // Table of every option: key, value, and where the value came from (default, file:line, command line).
   std::string resolved_table() const;
+  // The same table restricted to options whose value differs from the built-in default.
+  std::string changed_table() const;
   // INI text of every option's value, readable back with -c (provenance in HDF5 files, --print-config).
   std::string resolved_ini() const;
   // Where the value of `key` came from after parse(): "default", "file.ini:3" or "command line".
@@ -109,6 +118,9 @@ class Options {
   std::map<std::string, std::string> origins_;
   std::vector<std::function<void()>> validators_;
   std::set<std::string> foreign_sections_;
+  std::set<std::string> foreign_keys_;
+  std::vector<std::pair<std::string, std::string>> ignored_;
+  std::string table(bool changed_only) const;
   std::string positional_name_;
   bool positional_many_ = false;
   bool positional_allowed_ = false;

@@ -123,7 +123,18 @@ std::vector<std::string> reward_breakdown(const std::string& path, const tasks::
     const std::string where = path + ":" + std::to_string(row.line);
     tasks::Example ex;
     const auto& v = row.value;
-    if (task_name == "gsm8k") {
+    if (v.contains("ground_truth")) {
+      // The field of `mdrl score`'s JSONL, read the same way (a Sudoku or Countdown question text
+      // may come as "question" or "puzzle").
+      Generation g;
+      g.ground_truth = v["ground_truth"];
+      g.question = v.contains("question") ? tasks::json_string(row, "question", path)
+                   : v.contains("puzzle") ? tasks::json_string(row, "puzzle", path)
+                                          : "";
+      g.origin = where;
+      ex = example_from_ground_truth(task_name, g);
+      if (task_name == "math") ex.solution = "\\boxed{" + ex.answer + "}";
+    } else if (task_name == "gsm8k") {
       ex.answer = tasks::json_string(row, "answer", path);
       if (!tasks::py::contains(ex.answer, "####")) ex.answer = "#### " + ex.answer;
     } else if (task_name == "math") {

@@ -63,6 +63,80 @@ BOOST_AUTO_TEST_CASE(precedence_through_print_config) {
   BOOST_TEST(has(s.output, "seed = 8\n"), s.output);
 }
 
+// One mode's --print-config feeds another: the options only other modes use are skipped with one
+// summary line (not one warning per key), and the shared values arrive.
+BOOST_AUTO_TEST_CASE(print_config_of_one_mode_reads_in_another) {
+  TempDir dir;
+  const auto sft = run_mdrl("sft --run.seed=41 --run.walltime=1:00:00 --print-config");
+  BOOST_REQUIRE(sft.status == 0);
+  const auto ini = dir.write("sft.ini", sft.output);
+  const auto gen = run_mdrl("generate -c " + ini + " --print-config");
+  BOOST_TEST(gen.status == 0, gen.output);
+  BOOST_TEST(has(gen.output, "seed = 41\n"), gen.output);
+  BOOST_TEST(has(gen.output, "option(s) of other modes in " + ini + " ignored by mode 'generate'"), gen.output);
+  size_t lines = 0;
+  for (size_t p = gen.output.find(" W r0] "); p != std::string::npos; p = gen.output.find(" W r0] ", p + 1)) ++lines;
+  BOOST_TEST(lines == 1u, gen.output);
+  // A key no mode has is still an error naming file and line.
+  const auto typo = dir.write("typo.ini", "[run]\nwaltime = 5\n");
+  const auto bad = run_mdrl("generate -c " + typo);
+  BOOST_TEST(bad.status == 2, bad.output);
+  BOOST_TEST(has(bad.output, typo + ":2: unknown option 'run.waltime'"), bad.output);
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_name_value_origin_and_range) {
+  TempDir dir;
+  const auto lr = dir.write("lr.ini", "[train]\nlr = inf\n");
+  const auto a = run_mdrl("sft -c " + lr + " --print-config");
+  BOOST_TEST(a.status == 2, a.output);
+  BOOST_TEST(has(a.output, lr + ":2: invalid value 'inf' for option 'train.lr'"), a.output);
+  const auto wt = dir.write("wt.ini", "[run]\nwalltime = 25:99\n");
+  const auto b = run_mdrl("sft -c " + wt + " --print-config");
+  BOOST_TEST(b.status == 2, b.output);
+  BOOST_TEST(has(b.output, wt + ":2: run.walltime = '25:99'"), b.output);
+  BOOST_TEST(has(b.output, "0-59"), b.output);
+  const auto c = run_mdrl("sft -c " + dir.path().string() + " --print-config");
+  BOOST_TEST(c.status == 2, c.output);
+  BOOST_TEST(has(c.output, "is a directory"), c.output);
+}
+
+// The SFT defaults are the 8B recipe's; a tiny preset trained with all of them gets a warning.
+BOOST_AUTO_TEST_CASE(recipe_defaults_on_a_tiny_model_warn) {
+  TempDir dir;
+  const auto data = dir.write("d.jsonl", "{\"prompt\": \"q\"}\n");  // fails after setup, before training
+  const std::string base = "sft --model.preset=tiny --sft.data=" + data + " --run.dir=" + (dir.path() / "r").string();
+  const auto a = run_mdrl(base);
+  BOOST_TEST(a.status == 2, a.output);
+  BOOST_TEST(has(a.output, "barely learns"), a.output);
+  const auto b = run_mdrl(base + " --train.lr=1e-3");
+  BOOST_TEST(!has(b.output, "barely learns"), b.output);
+}
+
+// The SFT progress bar: drawn when a person watches one process on a terminal (a pty made by
+// `script`), never when the output goes to a pipe. Open MPI's singleton MPI_Init sets PMIX_RANK,
+// which once hid the bar from every run.
+BOOST_AUTO_TEST_CASE(progress_bar_on_a_terminal_only) {
+  if (run_command("command -v script").status != 0) {
+    BOOST_TEST_MESSAGE("skipped: util-linux 'script' (a pty for the child) is not installed");
+    return;
+  }
+  TempDir dir;
+  auto args = [&](const std::string& name) {
+    return env_or_throw("MDRL_EXE") +
+           " sft --sft.task=sudoku --sft.prompt_style=bare --sft.response_style=answer --tasks.generated_count=40"
+           " --model.preset=tiny --sft.max_length=112 --train.batch_size=2 --train.grad_accum=1 --train.lr=1e-3"
+           " --train.max_steps=6 --train.log_every=3 --train.eval_every=0 --sft.eval_fraction=0 --run.dir=" +
+           (dir.path() / name).string();
+  };
+  const auto tty = run_command("script -qec '" + args("tty") + "' /dev/null");
+  BOOST_TEST(tty.status == 0, tty.output);
+  BOOST_TEST(has(tty.output, "\r\x1b[K[########"), tty.output);  // step 2 of 6: 8 of 24 cells
+  const auto piped = run_command(args("pipe"));
+  BOOST_TEST(piped.status == 0, piped.output);
+  BOOST_TEST(!has(piped.output, "\x1b[K"), piped.output);
+  BOOST_TEST(has(piped.output, "step 6/6"), piped.output);
+}
+
 BOOST_AUTO_TEST_CASE(pending_mode_says_so) {
   const auto r = run_mdrl("eval");
   BOOST_TEST(r.status == 2, r.output);

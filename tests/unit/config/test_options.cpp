@@ -108,6 +108,48 @@ BOOST_FIXTURE_TEST_CASE(foreign_sections_are_skipped, Fixture) {
   BOOST_TEST(cfg.steps == 5);
 }
 
+BOOST_FIXTURE_TEST_CASE(foreign_keys_are_skipped_and_summarised, Fixture) {
+  opts.set_foreign_keys({"t.walltime", "t.other"});
+  const auto a = dir.write("mode.ini", "[t]\nwalltime = 1:00:00\nother = 1\nsteps = 7\n");
+  opts.parse({"-c", a});
+  BOOST_TEST(cfg.steps == 7);
+  BOOST_TEST(opts.ignored().size() == 2u);
+  const auto line = opts.ignored_summary();
+  BOOST_TEST(has(line, "2 option(s) of other modes in " + a + " ignored by mode 'testmode': t.walltime, t.other"), line);
+  // A key no mode knows stays an error, and so does a foreign key on the command line.
+  const auto b = dir.write("typo.ini", "[t]\nwalltme = 1\n");
+  BOOST_TEST(has(error_of<core::ConfigError>(*this, {"-c", b}), "unknown option 't.walltme'"));
+  BOOST_TEST(has(error_of<core::UsageError>(*this, {"--t.walltime=5"}), "unknown option 't.walltime'"));
+}
+
+BOOST_FIXTURE_TEST_CASE(non_finite_floats_refused_with_origin, Fixture) {
+  const auto a = dir.write("lr.ini", "[t]\nlr = inf\n");
+  const auto m = error_of<core::ConfigError>(*this, {"-c", a});
+  BOOST_TEST(has(m, a + ":2: invalid value 'inf' for option 't.lr' (expected a finite number)"), m);
+  BOOST_TEST(has(error_of<core::ConfigError>(*this, {"--t.lr=NaN"}), "command line: invalid value 'NaN'"));
+  BOOST_TEST(has(error_of<core::ConfigError>(*this, {"--t.lr=-Infinity"}), "expected a finite number"));
+}
+
+BOOST_FIXTURE_TEST_CASE(validator_errors_name_the_origin, Fixture) {
+  const auto a = dir.write("steps.ini", "[t]\n\nsteps = -3\n");
+  const auto m = error_of<core::ConfigError>(*this, {"-c", a});
+  BOOST_TEST(has(m, a + ":3: t.steps = -3 must be positive"), m);
+}
+
+BOOST_FIXTURE_TEST_CASE(directory_as_config_file_refused, Fixture) {
+  const auto m = error_of<core::ConfigError>(*this, {"-c", dir.path().string()});
+  BOOST_TEST(has(m, "is a directory"), m);
+}
+
+BOOST_FIXTURE_TEST_CASE(changed_table_lists_only_what_differs, Fixture) {
+  opts.parse({"--t.steps=9"});
+  const auto t = opts.changed_table();
+  BOOST_TEST(has(t, "1 of 6 options differ from the defaults"), t);
+  BOOST_TEST(has(t, "t.steps"), t);
+  BOOST_TEST(!has(t, "t.lr"), t);
+  BOOST_TEST(has(opts.resolved_table(), "t.lr"));
+}
+
 BOOST_FIXTURE_TEST_CASE(unknown_command_line_option, Fixture) {
   const auto m = error_of<core::UsageError>(*this, {"--t.step=3"});
   BOOST_TEST(has(m, "command line: unknown option 't.step'"), m);
