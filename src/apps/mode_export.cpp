@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <iostream>
+#include <utility>
 
 #include "apps/mode_setup.hpp"
 #include "config/options.hpp"
@@ -15,6 +17,43 @@
 #include "model/peft.hpp"
 
 namespace mdrl::apps {
+namespace {
+namespace fs = std::filesystem;
+
+// Absolute, symlinks resolved as far as the path exists, no trailing separator.
+fs::path canonical_folder(const std::string& p) {
+  std::error_code ec;
+  fs::path c = fs::weakly_canonical(fs::absolute(p), ec);
+  if (ec) c = fs::absolute(p).lexically_normal();
+  if (c.filename().empty()) c = c.parent_path();
+  return c;
+}
+
+// Whether `inner` is `outer` or lies inside it (both canonical).
+bool within(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin(), o = outer.begin();
+  for (; o != outer.end(); ++i, ++o)
+    if (i == inner.end() || *i != *o) return false;
+  return true;
+}
+
+// export.out must not be, contain or lie inside an input folder: writing there would replace the
+// model (or adapter) being read, in another dtype.
+void check_out_apart_from_inputs(const ExportConfig& ec, const model::ModelConfig& mc, const model::LoraConfig& lc) {
+  const fs::path out = canonical_folder(ec.out);
+  for (const auto& [key, value] : {std::pair<std::string, std::string>{"model.path", mc.path}, {"lora.adapter", lc.adapter}}) {
+    if (value.empty()) continue;
+    const fs::path in = canonical_folder(value);
+    const char* how = within(out, in) ? (within(in, out) ? "is the same folder as" : "lies inside")
+                                      : (within(in, out) ? "contains" : nullptr);
+    if (how == nullptr) continue;
+    const std::string resolved = out == in ? "both resolve to '" + out.string() + "'"
+                                           : "resolved: '" + out.string() + "' and '" + in.string() + "'";
+    throw core::ConfigError("export.out = '" + ec.out + "' " + how + " " + key + " = '" + value + "' (" + resolved +
+                            "); exporting there would overwrite the input. Choose a new folder for export.out");
+  }
+}
+}  // namespace
 
 void ExportConfig::add_options(config::Options& opts) {
   opts.section("export", "what `mdrl export` writes")
@@ -45,6 +84,7 @@ int run_export(const dist::MpiEnv& env, const std::vector<std::string>& args) {
   mc.add_options(opts);
   lc.add_options(opts);
   ec.add_options(opts);
+  opts.add_validator([&] { check_out_apart_from_inputs(ec, mc, lc); });
   setup_mode(env, opts, args,
              "usage: mdrl export -c model.ini --export.out=DIR [--export.what=merged|adapter|base]\n\n"
              "Writes the model of [model] (+ the adapter of lora.adapter) as a Hugging Face folder (config.json,\n"
@@ -57,7 +97,7 @@ int run_export(const dist::MpiEnv& env, const std::vector<std::string>& args) {
     case ExportConfig::What::Adapter:
       MDRL_CHECK(m->has_lora(), core::ConfigError,
                  "export.what = adapter, but the model has no adapter; set lora.adapter (or lora.rank)");
-      model::save_peft_adapter(*m, ec.out, mc.path);
+      model::save_peft_adapter(*m, ec.out, model::adapter_base_name(mc));
       break;
     case ExportConfig::What::Merged:
       m->merge_lora();

@@ -13,12 +13,15 @@ namespace mdrl::model {
 // "model.transformer.blocks.3.q_proj.weight" for our "blocks.3.q_proj.weight".
 std::string hf_name(const std::string& ours);
 
-// Reads config.json and the weights, creating the model on `device` in `dtype`.
+// Reads config.json (sizes within LladaConfig's bounds), checks it against the safetensors headers
+// before allocating anything (errors name the config.json key, its value and the tensor), then
+// creates the model on `device` in `dtype` and reads the weights.
 LladaModel load_hf_checkpoint(const std::string& folder, const torch::Device& device, torch::ScalarType dtype);
 // Copies the checkpoint's weights into an existing model of the same shape (any device/dtype).
 void load_hf_weights(LladaModelImpl& model, const std::string& folder);
 // Writes config.json and the base weights (LoRA adapters are not included: merge them first, or
-// save them with save_peft_adapter) in `dtype`, sharded at max_shard_bytes.
+// save them with save_peft_adapter) in `dtype`, sharded at max_shard_bytes; config.json's
+// torch_dtype names `dtype`.
 void export_hf_checkpoint(const LladaModelImpl& model, const std::string& folder, torch::ScalarType dtype,
                           int64_t max_shard_bytes = int64_t{5} << 30);
 

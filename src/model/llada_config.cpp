@@ -1,7 +1,10 @@
 #include "model/llada_config.hpp"
 
+#include <climits>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -18,16 +21,22 @@ int64_t LladaConfig::num_parameters() const {
 }
 
 void LladaConfig::validate(const std::string& where) const {
-  auto positive = [&](const char* field, int64_t v) {
-    MDRL_CHECK(v > 0, ConfigError, where + ": " + field + " = " + std::to_string(v) + " must be positive");
+  // Sizes first, each against a bound, so that no product below overflows and a typo such as
+  // n_layers = 1000000000000 is refused here instead of allocating until the kernel kills us.
+  auto in_range = [&](const char* field, int64_t v, int64_t max) {
+    MDRL_CHECK(v > 0 && v <= max, ConfigError,
+               where + ": " + field + " = " + std::to_string(v) +
+                   (v <= 0 ? " must be positive" : " is above the limit of " + std::to_string(max)) +
+                   "; fix the value (it sets the shape of the model's weights)");
   };
-  positive("d_model", d_model);
-  positive("n_layers", n_layers);
-  positive("n_heads", n_heads);
-  positive("n_kv_heads", n_kv_heads);
-  positive("mlp_hidden_size", mlp_hidden);
-  positive("vocab_size", vocab_size);
-  positive("max_sequence_length", max_seq_len);
+  in_range("d_model", d_model, kMaxDModel);
+  in_range("n_layers", n_layers, kMaxLayers);
+  in_range("n_heads", n_heads, kMaxDModel);
+  in_range("n_kv_heads", n_kv_heads, kMaxDModel);
+  in_range("mlp_hidden_size", mlp_hidden, kMaxMlpHidden);
+  in_range("vocab_size", vocab_size, kMaxVocab);
+  in_range("embedding_size", embedding_size, kMaxVocab);
+  in_range("max_sequence_length", max_seq_len, kMaxSeqLen);
   MDRL_CHECK(d_model % n_heads == 0, ConfigError,
              where + ": d_model = " + std::to_string(d_model) + " is not divisible by n_heads = " + std::to_string(n_heads));
   MDRL_CHECK(head_dim() % 2 == 0, ConfigError, where + ": head dimension " + std::to_string(head_dim()) +
@@ -48,7 +57,7 @@ void LladaConfig::validate(const std::string& where) const {
   MDRL_CHECK(rope_theta > 0 && rms_eps > 0, ConfigError, where + ": rope_theta and rms_norm_eps must be positive");
 }
 
-std::string LladaConfig::to_hf_json() const {
+std::string LladaConfig::to_hf_json(const std::string& torch_dtype) const {
   json j = {{"model_type", "llada"},
             {"architectures", {"LLaDAModelLM"}},
             {"d_model", d_model},
@@ -79,27 +88,48 @@ std::string LladaConfig::to_hf_json() const {
             {"mask_token_id", mask_token_id},
             {"eos_token_id", eos_token_id},
             {"pad_token_id", pad_token_id},
-            {"torch_dtype", "bfloat16"}};
+            {"torch_dtype", torch_dtype}};
   return j.dump(2) + "\n";
 }
 
 LladaConfig read_hf_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw core::IoError("cannot read model config '" + path + "'");
+  if (!in)
+    throw core::InputError("cannot read model config '" + path +
+                           "'; a Hugging Face LLaDA folder holds config.json beside its safetensors");
   json j;
   try {
     j = json::parse(in);
   } catch (const json::exception& e) {
     throw core::FormatError(path + ": not valid JSON: " + e.what());
   }
+  if (!j.is_object()) throw core::FormatError(path + ": not a JSON object; expected a Hugging Face config.json");
   auto need = [&](const char* field) -> const json& {
     if (!j.contains(field)) throw core::FormatError(path + ": missing field \"" + std::string(field) + "\"");
     return j[field];
   };
-  auto integer = [&](const char* field) {
+  // Whole numbers; 1e9 and 64.0 are accepted as integers (JSON does not distinguish them), so that
+  // the range checks of validate() name the field and its value.
+  auto integer = [&](const char* field) -> int64_t {
     const json& v = need(field);
-    if (!v.is_number_integer()) throw core::FormatError(path + ": field \"" + std::string(field) + "\" is not an integer");
-    return v.get<int64_t>();
+    if (v.is_number_integer()) {
+      if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        throw core::FormatError(path + ": \"" + std::string(field) + "\" = " + v.dump() + " is out of range");
+      return v.get<int64_t>();
+    }
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e18) return static_cast<int64_t>(d);
+    }
+    throw core::FormatError(path + ": \"" + std::string(field) + "\" = " + v.dump() +
+                            " is not an integer; write a whole number");
+  };
+  auto number = [&](const char* field, std::optional<double> fallback) -> double {
+    if (fallback && (!j.contains(field) || j[field].is_null())) return *fallback;
+    const json& v = need(field);
+    if (!v.is_number())
+      throw core::FormatError(path + ": \"" + std::string(field) + "\" = " + v.dump() + " is not a number");
+    return v.get<double>();
   };
   // LLaDA-specific switches that would change the math: refuse what we do not implement.
   auto expect = [&](const char* field, const json& want) {
@@ -127,8 +157,8 @@ LladaConfig read_hf_config(const std::string& path) {
   c.embedding_size = j.contains("embedding_size") && !j["embedding_size"].is_null() ? integer("embedding_size")
                                                                                       : c.vocab_size;
   c.max_seq_len = integer("max_sequence_length");
-  c.rope_theta = need("rope_theta").get<double>();
-  c.rms_eps = j.value("rms_norm_eps", 1e-5);
+  c.rope_theta = number("rope_theta", std::nullopt);
+  c.rms_eps = number("rms_norm_eps", 1e-5);
   c.mask_token_id = integer("mask_token_id");
   c.eos_token_id = integer("eos_token_id");
   c.pad_token_id = j.contains("pad_token_id") && !j["pad_token_id"].is_null() ? integer("pad_token_id") : c.eos_token_id;

@@ -8,6 +8,14 @@
 
 namespace mdrl::model {
 
+// Upper bounds of the sizes a config may ask for: far above any LLaDA (8B: d 4096, 32 layers, mlp
+// 12288, vocabulary 126464), low enough that a typo is refused before it allocates the machine away.
+constexpr int64_t kMaxDModel = int64_t{1} << 16;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxMlpHidden = int64_t{1} << 20;
+constexpr int64_t kMaxVocab = int64_t{1} << 24;
+constexpr int64_t kMaxSeqLen = int64_t{1} << 24;
+
 struct LladaConfig {
   int64_t d_model = 4096;
   int64_t n_layers = 32;
@@ -25,10 +33,12 @@ struct LladaConfig {
 
   int64_t head_dim() const { return d_model / n_heads; }
   int64_t num_parameters() const;
-  // Throws core::ConfigError naming `where` and the field when the shape does not work.
+  // Throws core::ConfigError naming `where` and the field when the shape does not work or a size is
+  // outside the sane bounds below (checked before anything is allocated).
   void validate(const std::string& where) const;
-  // config.json text in the Hugging Face layout (the fields the loader reads, plus LLaDA's flags).
-  std::string to_hf_json() const;
+  // config.json text in the Hugging Face layout (the fields the loader reads, plus LLaDA's flags);
+  // torch_dtype ("float32", "bfloat16") is the dtype of the weights written beside it.
+  std::string to_hf_json(const std::string& torch_dtype) const;
 };
 
 // Reads a Hugging Face config.json (the real LLaDA-8B-Instruct fields); errors name the file and field.

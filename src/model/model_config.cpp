@@ -61,6 +61,8 @@ void LoraConfig::validate() const {
              "adapter_model.safetensors), or leave it empty");
 }
 
+std::string adapter_base_name(const ModelConfig& mc) { return mc.path.empty() ? "preset:" + mc.preset : mc.path; }
+
 LladaModel build_model(const ModelConfig& mc, const LoraConfig& lc, const torch::Device& device, uint64_t run_seed) {
   const uint64_t seed = mc.seed >= 0 ? static_cast<uint64_t>(mc.seed) : run_seed;
   LladaModel model{nullptr};
@@ -71,7 +73,7 @@ LladaModel build_model(const ModelConfig& mc, const LoraConfig& lc, const torch:
     model->to(device, mc.scalar_type());
   }
   if (!lc.adapter.empty()) {
-    load_peft_adapter(*model, lc.adapter);
+    load_peft_adapter(*model, lc.adapter, adapter_base_name(mc));
   } else if (lc.settings.rank > 0) {
     model->add_lora(lc.settings, seed);
   }

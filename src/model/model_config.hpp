@@ -37,6 +37,10 @@ struct LoraConfig {
   void validate() const;
 };
 
+// How adapters record the model they were trained on (adapter_config.json's
+// base_model_name_or_path): model.path, or "preset:<name>" for a preset.
+std::string adapter_base_name(const ModelConfig& mc);
+
 // Loads or initialises the model on `device`, adds or loads LoRA adapters, turns on activation
 // checkpointing as configured. `run_seed` stands in for model.seed = -1.
 LladaModel build_model(const ModelConfig& mc, const LoraConfig& lc, const torch::Device& device, uint64_t run_seed);

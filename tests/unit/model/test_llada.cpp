@@ -1,12 +1,18 @@
 // The LLaDA model on CPU: shapes, logits at positions, bidirectionality, the key-padding mask,
 // f32 vs bf16, reproducible init, HF checkpoint round trip, LoRA (fresh, disabled, merged, PEFT
-// round trip) and activation checkpointing.
+// round trip) and activation checkpointing; config.json checked against the weights before
+// anything is allocated; adapters applied to another base model.
 #include <torch/torch.h>
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "model/hf_checkpoint.hpp"
 #include "model/llada.hpp"
 #include "model/peft.hpp"
@@ -28,6 +34,31 @@ LladaModel tiny(uint64_t seed = 7) {
   m->eval();
   return m;
 }
+nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(std::ifstream(p)); }
+void write_json(const std::filesystem::path& p, const nlohmann::json& j) { std::ofstream(p) << j.dump(2); }
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Loads `folder` expecting an error of exit status 2 whose message holds every one of `parts`.
+void expect_refused(const std::string& folder, const std::vector<std::string>& parts) {
+  try {
+    model::load_hf_checkpoint(folder, torch::kCPU, torch::kFloat);
+    BOOST_ERROR("loaded without error; expected: " + parts.front());
+  } catch (const core::Error& e) {
+    BOOST_TEST(e.exit_code() == 2, e.kind() << ": " << e.what());
+    for (const auto& p : parts) BOOST_TEST(has(e.what(), p), "'" << p << "' not in: " << e.what());
+  }
+}
+
+// Captures warning lines while alive.
+struct WarningCapture {
+  std::string text;
+  WarningCapture() {
+    core::log::set_sink([this](core::log::Level level, std::string_view line) {
+      if (level == core::log::Level::Warn) text += std::string(line) + "\n";
+    });
+  }
+  ~WarningCapture() { core::log::set_sink(nullptr); }
+};
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(llada)
@@ -125,6 +156,8 @@ BOOST_AUTO_TEST_CASE(hf_checkpoint_round_trip) {
   model::export_hf_checkpoint(*m, folder, torch::kFloat, 20000);  // small shards: an index + several files
   BOOST_TEST(std::filesystem::exists(std::filesystem::path(folder) / "model.safetensors.index.json"));
   BOOST_TEST(std::filesystem::exists(std::filesystem::path(folder) / "config.json"));
+  // torch_dtype names the dtype actually written (it said bfloat16 for f32 weights).
+  BOOST_TEST(read_json(std::filesystem::path(folder) / "config.json")["torch_dtype"] == "float32");
   auto loaded = model::load_hf_checkpoint(folder, torch::kCPU, torch::kFloat);
   loaded->eval();
   torch::NoGradGuard g;
@@ -209,6 +242,156 @@ BOOST_AUTO_TEST_CASE(activation_checkpointing_gives_the_same_gradients) {
     BOOST_REQUIRE_EQUAL(grads[0].size(), grads[1].size());
     BOOST_REQUIRE(!grads[0].empty());
     for (size_t i = 0; i < grads[0].size(); ++i) BOOST_TEST(max_diff(grads[0][i], grads[1][i]) < 1e-6);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(config_json_torch_dtype_follows_the_weights) {
+  test::TempDir dir;
+  auto m = tiny(2);
+  model::export_hf_checkpoint(*m, (dir.path() / "bf16").string(), torch::kBFloat16);
+  model::export_hf_checkpoint(*m, (dir.path() / "f32").string(), torch::kFloat);
+  BOOST_TEST(read_json(dir.path() / "bf16" / "config.json")["torch_dtype"] == "bfloat16");
+  BOOST_TEST(read_json(dir.path() / "f32" / "config.json")["torch_dtype"] == "float32");
+  BOOST_TEST(model::load_hf_checkpoint((dir.path() / "bf16").string(), torch::kCPU, torch::kFloat)->config().d_model == 64);
+}
+
+// A corrupted config.json is refused before the model is allocated (n_layers = 1e12 used to grow
+// until the kernel killed the process; mlp_hidden_size = 1e9 printed a LibTorch allocation trace),
+// naming the key, its value, the file and, where the weights disagree, the tensor.
+BOOST_AUTO_TEST_CASE(config_json_is_checked_against_bounds_and_weights_before_allocating) {
+  test::TempDir dir;
+  const auto good = dir.path() / "good";
+  model::export_hf_checkpoint(*tiny(3), good.string(), torch::kFloat);
+  const auto original = read_json(good / "config.json");
+  int n = 0;
+  auto corrupt = [&](const std::string& key, const nlohmann::json& value) {
+    const auto folder = dir.path() / ("bad" + std::to_string(n++));
+    std::filesystem::copy(good, folder);
+    auto j = original;
+    j[key] = value;
+    write_json(folder / "config.json", j);
+    return folder;
+  };
+  auto cfg_of = [](const std::filesystem::path& f) { return (f / "config.json").string(); };
+  {
+    const auto f = corrupt("n_layers", 1000000000000LL);
+    expect_refused(f.string(), {cfg_of(f), "n_layers = 1000000000000", "above the limit"});
+  }
+  {
+    const auto f = corrupt("mlp_hidden_size", 1e9);  // a float in JSON
+    expect_refused(f.string(), {cfg_of(f), "mlp_hidden_size = 1000000000", "above the limit"});
+  }
+  {
+    const auto f = corrupt("mlp_hidden_size", 1000000000);
+    expect_refused(f.string(), {cfg_of(f), "mlp_hidden_size = 1000000000"});
+  }
+  {
+    const auto f = corrupt("d_model", 128);
+    expect_refused(f.string(), {cfg_of(f), "d_model = 128", "model.transformer.wte.weight", "[264, 64]", "[264, 128]"});
+  }
+  {
+    const auto f = corrupt("mlp_hidden_size", 192);
+    expect_refused(f.string(), {cfg_of(f), "mlp_hidden_size = 192", "model.transformer.blocks.0.ff_proj.weight",
+                                "[176, 64]"});
+  }
+  {
+    const auto f = corrupt("n_kv_heads", 2);
+    expect_refused(f.string(), {cfg_of(f), "n_kv_heads = 2", "k_proj.weight"});
+  }
+  {
+    const auto f = corrupt("embedding_size", 300);
+    expect_refused(f.string(), {cfg_of(f), "embedding_size = 300", "wte.weight"});
+  }
+  for (int64_t layers : {1, 3}) {
+    const auto f = corrupt("n_layers", layers);
+    expect_refused(f.string(), {cfg_of(f), "n_layers = " + std::to_string(layers), "hold 2 block(s)"});
+  }
+  {
+    const auto f = corrupt("n_heads", 4.5);
+    expect_refused(f.string(), {cfg_of(f), "\"n_heads\" = 4.5 is not an integer"});
+  }
+  {
+    const auto f = corrupt("d_model", "64");
+    expect_refused(f.string(), {cfg_of(f), "\"d_model\" = \"64\" is not an integer"});
+  }
+  {
+    const auto f = corrupt("rope_theta", "big");
+    expect_refused(f.string(), {cfg_of(f), "\"rope_theta\" = \"big\" is not a number"});
+  }
+  {
+    const auto f = corrupt("vocab_size", -5);
+    expect_refused(f.string(), {cfg_of(f), "vocab_size = -5 must be positive"});
+  }
+  // An integral float is an integer: the unchanged model loads with d_model = 64.0.
+  const auto f = corrupt("d_model", 64.0);
+  BOOST_TEST(model::load_hf_checkpoint(f.string(), torch::kCPU, torch::kFloat)->config().d_model == 64);
+}
+
+BOOST_AUTO_TEST_CASE(adapter_base_names_are_compared) {
+  test::TempDir dir;
+  const auto a = dir.path() / "a", b = dir.path() / "b";
+  std::filesystem::create_directories(a);
+  std::filesystem::create_directories(b / "final");
+  std::filesystem::create_directories(a / "final");
+  std::filesystem::create_directory_symlink(a, dir.path() / "link");
+  BOOST_TEST(model::adapter_base_mismatch("", a.string()).empty());  // unknown: nothing to say
+  BOOST_TEST(model::adapter_base_mismatch(a.string(), "").empty());
+  BOOST_TEST(model::adapter_base_mismatch("preset:tiny", "preset:tiny").empty());
+  BOOST_TEST(model::adapter_base_mismatch(a.string(), (dir.path() / "link").string() + "/").empty());  // symlink, slash
+  BOOST_TEST(model::adapter_base_mismatch("GSAI-ML/LLaDA-8B-Instruct", "/models/LLaDA-8B-Instruct/").empty());
+  BOOST_TEST(!model::adapter_base_mismatch("GSAI-ML/LLaDA-8B-Base", "/models/LLaDA-8B-Instruct").empty());
+  BOOST_TEST(!model::adapter_base_mismatch("preset:tiny", "preset:llada-100m").empty());
+  BOOST_TEST(!model::adapter_base_mismatch("preset:tiny", a.string()).empty());
+  // Two existing folders must be the same folder: every SFT run's weights are called "final".
+  const auto m = model::adapter_base_mismatch((a / "final").string(), (b / "final").string());
+  BOOST_TEST(has(m, (a / "final").string()), m);
+  BOOST_TEST(has(m, (b / "final").string()), m);
+}
+
+BOOST_AUTO_TEST_CASE(adapter_on_another_base_warns_and_misfit_shapes_name_both) {
+  test::TempDir dir;
+  auto m = tiny(5);
+  model::LoraSettings l;
+  l.rank = 4, l.alpha = 8, l.dropout = 0.0, l.targets = {"q_proj", "v_proj"};
+  m->add_lora(l, 1);
+  const auto folder = (dir.path() / "adapter").string();
+  model::save_peft_adapter(*m, folder, "preset:tiny");
+  {
+    WarningCapture w;
+    auto same = tiny(5);
+    model::load_peft_adapter(*same, folder, "preset:tiny");
+    BOOST_TEST(w.text.empty(), w.text);
+  }
+  {
+    WarningCapture w;
+    auto other = tiny(6);
+    model::load_peft_adapter(*other, folder, "/models/LLaDA-8B-Instruct");
+    BOOST_TEST(other->has_lora());
+    BOOST_TEST(has(w.text, "'preset:tiny'"), w.text);
+    BOOST_TEST(has(w.text, "'/models/LLaDA-8B-Instruct'"), w.text);
+    BOOST_TEST(has(w.text, folder), w.text);
+  }
+  // Shapes that do not fit: an error naming the tensor and both models, and no adapter added.
+  auto cfg = model::preset("tiny");
+  cfg.d_model = 32;
+  LladaModel narrow(cfg, 0);
+  try {
+    model::load_peft_adapter(*narrow, folder, "/models/narrow");
+    BOOST_FAIL("no error");
+  } catch (const core::FormatError& e) {
+    BOOST_TEST(has(e.what(), "blocks.0.q_proj.lora_A.weight' has shape [4, 64], the model needs [4, 32]"), e.what());
+    BOOST_TEST(has(e.what(), "trained on 'preset:tiny'; the model is '/models/narrow'"), e.what());
+  }
+  BOOST_TEST(!narrow->has_lora());
+  cfg = model::preset("tiny");
+  cfg.n_layers = 3;
+  LladaModel deeper(cfg, 0);
+  try {
+    model::load_peft_adapter(*deeper, folder, "preset:deeper");
+    BOOST_FAIL("no error");
+  } catch (const core::FormatError& e) {
+    BOOST_TEST(has(e.what(), "blocks.2.q_proj.lora_A.weight' is missing"), e.what());
+    BOOST_TEST(has(e.what(), "preset:tiny"), e.what());
   }
 }
 
