@@ -24,6 +24,8 @@ while [[ $# -gt 0 && $1 == -* ]]; do shift; done
 echo "$*" >>"$FAKE_LOG/srun.log"
 # The fake job's SLURM_* variables would make mpirun launch through Slurm: hide them.
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^SLURM_')
+# A user's `touch <run_dir>/STOP` FAKE_STOP_AFTER seconds into the step.
+if [[ -n "${FAKE_STOP_FILE:-}" ]]; then (sleep "${FAKE_STOP_AFTER:-3}" && touch "$FAKE_STOP_FILE") & fi
 if [[ -z "${FAKE_USR1_AFTER:-}" ]]; then exec mpirun --oversubscribe -np 2 "$@"; fi
 # Slurm's --signal=USR1@T: SIGUSR1 to the step after FAKE_USR1_AFTER seconds (mpirun forwards it).
 mpirun --oversubscribe -np 2 "$@" &
@@ -122,6 +124,16 @@ mkdir -p "$RUN" && touch "$RUN/STOP"
 sbatch_ --run.dir="$RUN" "${TINY[@]}" || fail "STOP: non-zero exit"
 [[ ! -e "$FAKE_LOG/srun.log" && ! -e "$FAKE_LOG/scontrol.log" ]] || fail "STOP: started or requeued"
 echo "ok: STOP file"
+# 5b. STOP created during a run: mdrl checkpoints, renames it STOP.done; the job neither resumes
+# in the allocation nor requeues
+start_case stopmid
+echo "2:00:00" >"$FAKE_LOG/left"
+FAKE_STOP_FILE="$RUN/STOP" FAKE_STOP_AFTER=4 sbatch_ --run.dir="$RUN" "${TINY[@]}" --train.max_steps=100000 ||
+  fail "STOP mid-run: non-zero exit: $(tail "$FAKE_LOG/out.txt")"
+grep -q 'stopped by .*STOP' "$FAKE_LOG/out.txt" || fail "STOP mid-run: not reported: $(tail "$FAKE_LOG/out.txt")"
+[[ -e "$RUN/STOP.done" && ! -e "$RUN/STOP" && $(wc -l <"$FAKE_LOG/srun.log") == 1 && ! -e "$FAKE_LOG/scontrol.log" ]] ||
+  fail "STOP mid-run: resumed or requeued: $(tail "$FAKE_LOG/out.txt")"
+echo "ok: STOP during a run"
 
 # 6. a failing step (a missing data file): its status, no requeue
 start_case error

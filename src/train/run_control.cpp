@@ -109,10 +109,12 @@ RunControl::~RunControl() {
 
 int RunControl::pending_signal() { return g_signal; }
 
-bool RunControl::consume_file(const char* name) const {
+bool RunControl::consume_file(const char* name, const char* rename_to) const {
+  const auto dir = std::filesystem::path(run_dir_);
   std::error_code ec;
-  std::filesystem::remove(std::filesystem::path(run_dir_) / name, ec);
-  if (ec) core::log::debug() << "removing " << run_dir_ << "/" << name << ": " << ec.message();
+  if (rename_to != nullptr) std::filesystem::rename(dir / name, dir / rename_to, ec);
+  else std::filesystem::remove(dir / name, ec);
+  if (ec) core::log::debug() << "consuming " << run_dir_ << "/" << name << ": " << ec.message();
   return !ec;
 }
 
@@ -151,8 +153,8 @@ StepDecision RunControl::at_step_boundary() {
   // Both request files are consumed when acted on, so "run the same command again" resumes and
   // goes on instead of stopping again at the next step.
   if (all & kStopFile) {
-    parts.push_back("STOP file in " + run_dir_ + " (removed)");
-    if (env_.rank() == 0 && !consume_file("STOP"))
+    parts.push_back("STOP file in " + run_dir_ + " (renamed STOP.done)");
+    if (env_.rank() == 0 && !consume_file("STOP", "STOP.done"))
       core::log::warn() << "cannot remove " << run_dir_ << "/STOP: remove it before resuming, or the next run stops "
                         << "after its first step";
   }

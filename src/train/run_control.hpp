@@ -3,7 +3,8 @@
 // `run.walltime` limit, a STOP file and a CHECKPOINT_NOW file in the run directory trigger the same
 // without a signal. At each step boundary the reasons are OR-ed across ranks, so every rank takes
 // the same decision at the same step: checkpoint, and for all but CHECKPOINT_NOW, stop and exit 0.
-// STOP and CHECKPOINT_NOW are removed when acted on.
+// Both files are consumed when acted on: CHECKPOINT_NOW is removed, STOP renamed to STOP.done (a
+// trace for the user and for jobs/slurm scripts), so the rerun that resumes goes on.
 #pragma once
 
 #include <chrono>
@@ -51,8 +52,8 @@ class RunControl {
   static int pending_signal();
 
  private:
-  // Removes <run_dir>/<name> (rank 0); false when it stays.
-  bool consume_file(const char* name) const;
+  // Removes <run_dir>/<name>, or renames it to `rename_to` (rank 0); false when it stays.
+  bool consume_file(const char* name, const char* rename_to = nullptr) const;
 
   const dist::MpiEnv& env_;
   double walltime_s_;

@@ -137,6 +137,28 @@ BOOST_AUTO_TEST_CASE(progress_bar_on_a_terminal_only) {
   BOOST_TEST(has(piped.output, "step 6/6"), piped.output);
 }
 
+// A STOP file stops the run after a checkpoint and is consumed: the same command again resumes
+// and reaches the end (it once stopped again after one step, forever).
+BOOST_AUTO_TEST_CASE(stop_file_then_rerun_reaches_the_end) {
+  TempDir dir;
+  const auto run = dir.path() / "run";
+  std::filesystem::create_directories(run);
+  dir.write("run/STOP", "");
+  const std::string cmd = "sft --sft.task=sudoku --sft.prompt_style=bare --sft.response_style=answer"
+                          " --tasks.generated_count=40 --model.preset=tiny --sft.max_length=112 --train.batch_size=2"
+                          " --train.grad_accum=1 --train.lr=1e-3 --train.max_steps=5 --train.eval_every=0"
+                          " --sft.eval_fraction=0 --run.dir=" + run.string();
+  const auto first = run_mdrl(cmd);
+  BOOST_TEST(first.status == 0, first.output);
+  BOOST_TEST(has(first.output, "STOP file"), first.output);
+  BOOST_TEST(!std::filesystem::exists(run / "final"));
+  BOOST_TEST(std::filesystem::exists(run / "STOP.done"));
+  const auto second = run_mdrl(cmd);
+  BOOST_TEST(second.status == 0, second.output);
+  BOOST_TEST(has(second.output, "resumed from"), second.output);
+  BOOST_TEST(std::filesystem::exists(run / "final"), second.output);
+}
+
 BOOST_AUTO_TEST_CASE(pending_mode_says_so) {
   const auto r = run_mdrl("eval");
   BOOST_TEST(r.status == 2, r.output);

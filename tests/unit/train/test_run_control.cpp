@@ -66,6 +66,7 @@ BOOST_AUTO_TEST_CASE(files_in_run_dir) {
   BOOST_TEST(d.reason.find("STOP file") != std::string::npos);
   // Consumed too: the rerun that resumes goes on instead of stopping after one step.
   BOOST_TEST(!std::filesystem::exists(dir.path() / "STOP"));
+  BOOST_TEST(std::filesystem::exists(dir.path() / "STOP.done"));
   train::RunControl rerun(env, train::RunControlConfig{}, dir.path().string());
   BOOST_TEST(!rerun.at_step_boundary().checkpoint);
 }
