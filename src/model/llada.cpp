@@ -153,6 +153,18 @@ torch::Tensor LladaModelImpl::logits(const torch::Tensor& hidden, const torch::T
   return ff_out(hidden.gather(1, idx));
 }
 
+torch::Tensor token_logprobs(LladaModelImpl& model, const torch::Tensor& hidden, const torch::Tensor& flat_index,
+                             const torch::Tensor& tokens) {
+  // hidden: [B, T, d]; flat_index: [M]; tokens: [B, T]
+  const int64_t B = hidden.size(0), T = hidden.size(1);
+  MDRL_ASSERT(tokens.size(0) == B && tokens.size(1) == T && flat_index.dim() == 1);
+  const auto idx = flat_index.to(hidden.device());
+  const auto h = hidden.reshape({B * T, hidden.size(-1)}).index_select(0, idx);          // [M, d]
+  const auto logp = torch::log_softmax(model.ff_out(h).to(torch::kFloat), -1);           // [M, V] f32
+  const auto chosen = tokens.reshape({-1}).to(hidden.device()).index_select(0, idx);     // [M]
+  return logp.gather(1, chosen.unsqueeze(1)).squeeze(1);                                  // [M]
+}
+
 void LladaModelImpl::add_lora(const LoraSettings& lora, uint64_t seed) {
   MDRL_CHECK(lora.rank > 0, core::ConfigError, "lora.rank must be positive to add adapters");
   MDRL_CHECK(!has_lora(), core::InternalError, "LoRA adapters added twice");

@@ -110,6 +110,14 @@ class LladaModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LladaModel);
 
+// Log-probabilities of chosen tokens at chosen positions (DESIGN.md: the one path of SFT's CE and
+// every RL estimator's old, ref and current log-probs). hidden: [B, T, d] from model.hidden();
+// flat_index: [M] int64 positions into B*T; tokens: [B, T] int64 (the token whose log-prob is
+// wanted at each position). Returns [M] f32: log_softmax of the f32 logits at those positions only
+// (the LM head runs on M rows; no [B, T, V] tensor). Differentiable wrt the model.
+torch::Tensor token_logprobs(LladaModelImpl& model, const torch::Tensor& hidden, const torch::Tensor& flat_index,
+                             const torch::Tensor& tokens);
+
 // RAII: adapters off in a scope (reference log-probs), restored after.
 class AdaptersDisabled {
  public:

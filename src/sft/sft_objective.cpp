@@ -64,12 +64,8 @@ SftLoss sft_loss(model::LladaModelImpl& model, const SftBatch& batch, const Nois
     r.loss = hidden.sum() * 0.0;
     return r;
   }
-  const auto idx_dev = idx.to(device);
-  const auto h = hidden.reshape({B * N, hidden.size(-1)}).index_select(0, idx_dev);  // [M, d]
-  const auto logits = model.ff_out(h).to(torch::kFloat);                             // [M, V] f32
-  const auto labels = batch.ids.reshape({-1}).index_select(0, idx).to(device);         // [M]
-  const auto ce = torch::nn::functional::cross_entropy(
-      logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // [M]
+  // CE = -log p of the clean token at each masked position (the LM head on those M rows only).
+  const auto ce = model::token_logprobs(model, hidden, idx, batch.ids).neg();  // [M] f32
   const auto row = idx.div(N, "floor").to(device);
   const auto weight = noised.t_prime.to(device).index_select(0, row);  // t'_b per scored position
   const auto weighted = (ce / weight).sum();

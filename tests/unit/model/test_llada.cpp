@@ -95,6 +95,23 @@ BOOST_AUTO_TEST_CASE(shapes_and_logits_at_positions) {
       BOOST_TEST(max_diff(at[b][p], logits[b][pos[b][p].item<int64_t>()]) < 1e-6);
 }
 
+// token_logprobs = log_softmax of the full logits at the chosen positions, gradients included.
+BOOST_AUTO_TEST_CASE(token_logprobs_match_full_log_softmax) {
+  auto m = tiny();
+  const auto ids = random_ids(2, 8);
+  const auto tokens = random_ids(2, 8, 2);
+  const auto flat = torch::tensor({0, 5, 7, 9, 15}, torch::kLong);  // rows 0 and 1 of B*T = 16
+  const auto lp = model::token_logprobs(*m, m->hidden(ids), flat, tokens);
+  BOOST_TEST(lp.sizes().vec() == std::vector<int64_t>({5}));
+  const auto full = torch::log_softmax(m->forward(ids).to(torch::kFloat), -1).reshape({16, -1});
+  const auto want = full.index_select(0, flat).gather(1, tokens.reshape({-1}).index_select(0, flat).unsqueeze(1)).squeeze(1);
+  BOOST_TEST(max_diff(lp, want) < 1e-6);
+  // The same gradient on the weights.
+  const auto g1 = torch::autograd::grad({lp.sum()}, {m->ff_out->weight, m->wte->weight});
+  const auto g2 = torch::autograd::grad({want.sum()}, {m->ff_out->weight, m->wte->weight});
+  for (size_t i = 0; i < g1.size(); ++i) BOOST_TEST(max_diff(g1[i], g2[i]) < 1e-5);
+}
+
 BOOST_AUTO_TEST_CASE(init_is_reproducible_from_the_seed) {
   auto a = tiny(3), b = tiny(3), c = tiny(4);
   const auto pa = a->parameters(), pb = b->parameters(), pc = c->parameters();
