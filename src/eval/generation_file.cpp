@@ -34,7 +34,7 @@ std::string field_string(const nlohmann::json& j, const char* key, const std::st
 
 void read_reference_json(const fs::path& p, std::vector<GenerationSet>& sets) {
   std::ifstream in(p);
-  MDRL_CHECK(in.good(), core::IoError, "cannot open generation file '" + p.string() + "'");
+  MDRL_CHECK(in.good(), core::InputError, "cannot open generation file '" + p.string() + "'");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
@@ -98,10 +98,10 @@ std::vector<GenerationSet> read_generation_sets(const std::vector<std::string>& 
         if (name.ends_with("_generations.json") || name.ends_with(".jsonl")) files.push_back(e.path());
       }
       std::sort(files.begin(), files.end());
-      MDRL_CHECK(!files.empty(), core::IoError,
+      MDRL_CHECK(!files.empty(), core::InputError,
                  "folder '" + arg + "' holds no *_generations.json or *.jsonl generation files");
     } else {
-      MDRL_CHECK(fs::exists(arg), core::IoError, "generation file '" + arg + "' does not exist");
+      MDRL_CHECK(fs::exists(arg), core::InputError, "generation file '" + arg + "' does not exist");
       files.emplace_back(arg);
     }
     for (const auto& f : files) {

@@ -89,7 +89,7 @@ std::string string_field(const nlohmann::json& row, const std::string& name, con
 
 std::vector<Pair> read_jsonl(const SftConfig& cfg) {
   std::ifstream in(cfg.data);
-  MDRL_CHECK(in.good(), core::IoError, "sft.data: cannot read '" + cfg.data + "'; check the path");
+  MDRL_CHECK(in.good(), core::InputError, "sft.data: cannot read '" + cfg.data + "'; check the path");
   std::vector<Pair> out;
   std::string line;
   int64_t n = 0;

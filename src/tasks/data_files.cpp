@@ -11,7 +11,7 @@ namespace {
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  MDRL_CHECK(in.good(), core::IoError, "cannot open data file '" + path + "'; check the tasks.* path options");
+  MDRL_CHECK(in.good(), core::InputError, "cannot open data file '" + path + "'; check the tasks.* path options");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -13,7 +13,7 @@ struct JsonlRow {
   int64_t line = 0;  // 1-based line number in the file
 };
 
-// Every non-blank line as one JSON object. Throws core::IoError (unreadable) or
+// Every non-blank line as one JSON object. Throws core::InputError (unreadable) or
 // core::FormatError ("file:line: ...").
 std::vector<JsonlRow> read_jsonl(const std::string& path);
 

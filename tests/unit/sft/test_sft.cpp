@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(jsonl_errors_name_file_line_and_field) {
     return std::string(e.what()).find(path + ":1") != std::string::npos;
   });
   cfg.data = (dir.path() / "missing.jsonl").string();
-  BOOST_CHECK_THROW(sft::load_sft_data(cfg, tc, tok(), 1), core::IoError);
+  BOOST_CHECK_THROW(sft::load_sft_data(cfg, tc, tok(), 1), core::InputError);
 }
 
 BOOST_AUTO_TEST_CASE(generated_sudoku_split_is_deterministic_and_disjoint) {

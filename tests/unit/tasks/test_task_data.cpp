@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(malformed_files) {
   });
   const auto csv_short = dir.write("t.csv", "Puzzle,Solution\n310220000210032,3142243142131324\n");
   BOOST_CHECK_THROW(find_task("sudoku").read(csv_short), core::FormatError);
-  BOOST_CHECK_THROW(find_task("sudoku").read((dir.path() / "absent.csv").string()), core::IoError);
+  BOOST_CHECK_THROW(find_task("sudoku").read((dir.path() / "absent.csv").string()), core::InputError);
   BOOST_CHECK_THROW(find_task("gsm9k"), core::ConfigError);
 }
 
