@@ -29,6 +29,16 @@ enum class RngPurpose : uint32_t {
 };
 const char* rng_purpose_name(RngPurpose purpose);
 
+// Named parts of one (purpose, rank) stream, as first_block offsets, so two uses of one purpose
+// never overlap. Like RngPurpose, the values are part of the reproducibility contract (a resumed
+// or rerun job draws the same numbers): never change one.
+namespace rng_block {
+inline constexpr uint64_t kEpochStride = uint64_t{1} << 32;  // DataOrder: epoch e starts at e * kEpochStride
+inline constexpr uint64_t kLoraInit = uint64_t{1} << 40;     // Init: LoRA A factors (base weights at 0)
+inline constexpr uint64_t kHeldOut = uint64_t{1} << 48;      // Masking / Sampling: held-out evaluation at kHeldOut + step
+inline constexpr uint64_t kPromptMask = uint64_t{1} << 52;   // Masking: diffu-GRPO per-iteration prompt-mask seeds
+}  // namespace rng_block
+
 class RngStream {
  public:
   // Everything needed to continue a stream exactly (checkpoints store it).

@@ -19,7 +19,7 @@ std::vector<int64_t> ShardedSampler::permutation(int64_t epoch) const {
   std::iota(p.begin(), p.end(), int64_t{0});
   if (!shuffle_) return p;
   // Fisher-Yates with our own unbiased draws: the same order on every platform and standard library.
-  core::RngStream rng(seed_, 0, core::RngPurpose::DataOrder, static_cast<uint64_t>(epoch) << 32);
+  core::RngStream rng(seed_, 0, core::RngPurpose::DataOrder, static_cast<uint64_t>(epoch) * core::rng_block::kEpochStride);
   for (int64_t i = size_ - 1; i > 0; --i) {
     const auto j = static_cast<int64_t>(rng.uniform_int(static_cast<uint64_t>(i + 1)));
     std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);

@@ -174,7 +174,7 @@ void LladaModelImpl::add_lora(const LoraSettings& lora, uint64_t seed) {
                "lora.targets: '" + t + "' is not a LLaDA projection; valid: q_proj, k_proj, v_proj, attn_out, ff_proj, "
                "up_proj, ff_out");
   for (auto& p : parameters()) p.set_requires_grad(false);
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(core::RngStream(seed, 0, core::RngPurpose::Init, 1ull << 40).derive_seed());
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(core::RngStream(seed, 0, core::RngPurpose::Init, core::rng_block::kLoraInit).derive_seed());
   for (size_t i = 0; i < blocks->size(); ++i) {
     auto& b = *blocks->ptr<LladaBlockImpl>(i);
     for (const auto& item : b.named_children()) {
