@@ -23,6 +23,7 @@
 #include "decode/decode_config.hpp"
 #include "decode/generate.hpp"
 #include "dist/collectives_mpi.hpp"
+#include "eval/task_decode.hpp"
 #include "dist/device.hpp"
 #include "dist/dist_config.hpp"
 #include "dist/mpi_env.hpp"
@@ -129,51 +130,22 @@ int run_generate(const dist::MpiEnv& env, const std::vector<std::string>& args) 
                                                          : tokenizer::ChatTemplate::for_tokenizer(tok);
   const auto form = gc.form == GenerateConfig::Form::Chat ? tokenizer::PromptForm::Chat : tokenizer::PromptForm::ChatReasoning;
   const bool live = gc.live && env.size() == 1 && isatty(STDOUT_FILENO) == 1;
-  const auto eos = dc.eos_set(den.eos_id());
 
   core::RngStream sampling(static_cast<uint64_t>(run.seed), env.rank(), core::RngPurpose::Sampling);
   at::Generator gen = decode::sampling_generator(sampling, device);
-  std::vector<size_t> mine;  // this rank's prompts, rank-strided
-  for (size_t i = static_cast<size_t>(env.rank()); i < prompts.size(); i += static_cast<size_t>(env.size())) mine.push_back(i);
-  std::string records;  // "index length\n" + text per prompt (any bytes), gathered on rank 0
-  for (size_t start = 0; start < mine.size(); start += static_cast<size_t>(gc.batch_size)) {
-    const size_t end = std::min(mine.size(), start + static_cast<size_t>(gc.batch_size));
-    std::vector<std::vector<int64_t>> ids;
-    for (size_t i = start; i < end; ++i) {
-      const std::string& p = prompts[mine[i]];
-      const auto enc = tok.encode(gc.form == GenerateConfig::Form::Raw ? p : tmpl.render_user(p, form));
-      ids.emplace_back(enc.begin(), enc.end());
-    }
-    const auto batch = decode::left_pad(ids, den.pad_id(), device);
-    const int64_t P = batch.ids.size(1);
-    decode::StepObserver observer;
-    if (live) observer = [&](const decode::PlanStep& s, const torch::Tensor& x) {
-      draw_live(tok, x, P, den.mask_id(), s.index, plan.num_steps());
-    };
-    const auto r = decode::generate(den, batch, dc, plan, gen, observer);
-    core::log::debug() << "batch of " << ids.size() << ": " << r.forwards << " forwards, " << r.seconds_total
-                       << " s (" << r.seconds_model << " s in the model)";
-    const auto completions = decode::completion_ids(r.completion, eos);
-    for (size_t i = start; i < end; ++i) {
-      const auto text = tok.decode(completions[i - start], gc.skip_special);
-      records += std::to_string(mine[i]) + " " + std::to_string(text.size()) + "\n" + text;
-    }
+  std::vector<std::vector<int64_t>> ids;
+  for (const auto& p : prompts) {
+    const auto enc = tok.encode(gc.form == GenerateConfig::Form::Raw ? p : tmpl.render_user(p, form));
+    ids.emplace_back(enc.begin(), enc.end());
   }
-  const auto all = dist::gather_strings(env.world(), records, 0);
+  eval::DecodeJob job{dc, plan, gc.batch_size, gc.skip_special, {}};
+  if (live) job.observer = [&](const decode::PlanStep& s, const torch::Tensor& x) {
+    draw_live(tok, x, x.size(1) - dc.gen_length, den.mask_id(), s.index, plan.num_steps());
+  };
+  const auto mine = eval::decode_share(env.rank(), env.size(), den, tok, ids, job, gen);
+  const auto texts = eval::gather_texts(env.world(), mine, prompts.size());
   if (env.rank() != 0) return 0;
-  std::map<size_t, std::string> by_index;
-  for (const auto& rec : all) {
-    size_t at = 0;
-    while (at < rec.size()) {
-      const size_t nl = rec.find('\n', at);
-      size_t index = 0, length = 0;
-      std::sscanf(rec.c_str() + at, "%zu %zu", &index, &length);
-      by_index[index] = rec.substr(nl + 1, length);
-      at = nl + 1 + length;
-    }
-  }
-  for (const auto& [i, text] : by_index)
-    std::cout << "=== " << i << ": " << prompts[i] << "\n" << text << "\n";
+  for (size_t i = 0; i < texts.size(); ++i) std::cout << "=== " << i << ": " << prompts[i] << "\n" << texts[i] << "\n";
   std::cout << std::flush;
   return 0;
 }
