@@ -3,7 +3,10 @@
 // complete (after every rank closed it and rank 0 flushed it to disk), a `latest` pointer file, and
 // keep_last retention. Resume takes the newest step_<N>.h5 (temporaries of a crash are ignored) and
 // refuses one whose model signature, trainable set (full/LoRA), base weights or world size differ
-// from the run's, with a message that says what differs and what to do.
+// from the run's, with a message that says what differs and what to do. Every tensor dataset
+// carries the XXH64 checksum of its bytes, verified on load: a damaged file is named with the
+// tensor, and with checkpoint.fallback the run moves it aside (step_<N>.h5.corrupt) and resumes from
+// the previous checkpoint.
 //
 // The contents are generic so every training mode fills them the same way: trainable parameters,
 // optimizer state (named tensors + scalars), LR-schedule scalars, step counters, every rank's RNG
@@ -19,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/rng.hpp"
 #include "dist/consistency.hpp"
 #include "dist/sampler.hpp"
@@ -26,8 +30,29 @@
 
 namespace mdrl::io {
 
-inline constexpr int64_t kCheckpointFormatVersion = 1;
+// Version 2 added the `xxh64` checksum attribute of every tensor dataset; version 1 files (no
+// checksums) are still read, unverified.
+inline constexpr int64_t kCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFormat = "mdrl-checkpoint";
+inline constexpr const char* kChecksumAttr = "xxh64";
+
+// XXH64 (seed 0) of `size` bytes: the checksum of a tensor dataset's raw little-endian bytes, the
+// same as Python's xxhash.xxh64(dataset[:].tobytes()).intdigest(). Several GB/s on one core.
+uint64_t xxh64(const void* data, size_t size, uint64_t seed = 0);
+
+// A checkpoint whose bytes are damaged: a tensor failing its checksum (or missing it in a file of
+// version 2 or later). The message names the file and the tensor. CheckpointManager::resume()
+// falls back to the previous checkpoint on it when checkpoint.fallback is set.
+class CheckpointDamagedError : public core::FormatError {
+ public:
+  CheckpointDamagedError(const std::string& message, std::string reason)
+      : core::FormatError(message), reason_(std::move(reason)) {}
+  // What is wrong, without the advice: "tensor '...' fails its checksum (...)".
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string reason_;
+};
 
 // One parameter of a model as the compatibility check sees it.
 struct TensorSpec {
@@ -68,6 +93,8 @@ struct CheckpointState {
   std::vector<std::pair<std::string, dist::ShardedSampler::State>> samplers;
 
   std::string config_ini;  // config::Options::resolved_ini() of the run that wrote it
+
+  std::string loaded_from;  // the file it was read from (set when reading; not written)
 };
 
 // What the running job needs a checkpoint to match before it resumes from it.
@@ -82,7 +109,9 @@ struct ResumeRequirements {
 // parallel; every rank must hold the same parameter and optimizer values.
 void write_checkpoint_file(const std::string& path, MPI_Comm comm, const CheckpointState& state);
 // Reads a checkpoint file after checking it against `req` and comm's size (core::FormatError
-// naming the file and the first difference). Tensors come back on the CPU. Collective over comm.
+// naming the file and the first difference) and every tensor against its checksum
+// (CheckpointDamagedError naming the tensor, thrown on every rank alike). Tensors come back on the
+// CPU. Collective over comm.
 CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, const ResumeRequirements& req);
 
 class CheckpointManager {
@@ -100,10 +129,15 @@ class CheckpointManager {
   // Collective; returns the final path.
   std::string save(const CheckpointState& state);
   // The newest complete checkpoint, or none. Collective (rank 0 looks, every rank gets the answer).
-  // A newest file that is not a readable checkpoint is an error naming it, not silently skipped.
+  // A newest file that is not a readable checkpoint is an error naming it, not silently skipped
+  // (with checkpoint.fallback it is returned, and resume() deals with it).
   std::optional<std::string> find_latest() const;
-  // find_latest() and read it; none when the run has no checkpoint yet. Collective.
-  std::optional<CheckpointState> resume(const ResumeRequirements& req) const;
+  // Reads the newest checkpoint; none when the run has no checkpoint yet. Collective. A damaged
+  // newest checkpoint (unreadable, or a tensor failing its checksum) is an error naming it; with
+  // checkpoint.fallback it is renamed to step_<N>.h5.corrupt with a warning (it leaves the
+  // retention count, `latest` is pointed at the one loaded) and the next older one is tried, and
+  // when none is intact that is an error.
+  std::optional<CheckpointState> resume(const ResumeRequirements& req);
   CheckpointState load(const std::string& path, const ResumeRequirements& req) const;
 
   // Tests: make save() stop after the temporary file is complete, as a crash before the rename would.

@@ -1,11 +1,16 @@
 // One checkpoint file (layout in src/io/README.md): writing it collectively with each tensor
-// written by one rank, and reading it back after the compatibility checks of a resume.
+// written by one rank, with its XXH64 checksum as an attribute, and reading it back after the
+// compatibility checks of a resume, verifying every tensor against its checksum.
 #include <ATen/ATen.h>
 
+#include <cstdint>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/check_mpi.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "io/checkpoint.hpp"
 #include "io/file_util.hpp"
 #include "io/hdf5.hpp"
@@ -75,6 +80,34 @@ void write_scalars(const h5::Group& g, const Map& values) {
   for (const auto& [k, v] : values) g.set_attr(k, v);
 }
 
+// XXH64 (github.com/Cyan4973/xxHash, XXH64 in xxhash.h): 4 lanes over 32-byte stripes, then the tail.
+constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull, kP2 = 0xC2B2AE3D27D4EB4Full, kP3 = 0x165667B19E3779F9ull,
+                   kP4 = 0x85EBCA77C2B2AE63ull, kP5 = 0x27D4EB2F165667C5ull;
+inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline uint64_t read64(const unsigned char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;  // the files and the machines are little-endian
+}
+inline uint64_t read32(const unsigned char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t xxh_round(uint64_t acc, uint64_t input) { return rotl(acc + input * kP2, 31) * kP1; }
+inline uint64_t xxh_merge(uint64_t acc, uint64_t v) { return (acc ^ xxh_round(0, v)) * kP1 + kP4; }
+
+// The checksum of a tensor's bytes as stored (a contiguous CPU tensor; bf16/f16 as their words).
+uint64_t bytes_checksum(const at::Tensor& contiguous_cpu) {
+  return xxh64(contiguous_cpu.numel() > 0 ? contiguous_cpu.data_ptr() : nullptr, contiguous_cpu.nbytes());
+}
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 void create_tensors(const h5::File& file, const std::string& group, const dist::NamedTensors& tensors,
                     std::vector<h5::Dataset>& out) {
   const h5::Group g = file.create_group(group);
@@ -86,10 +119,32 @@ void create_tensors(const h5::File& file, const std::string& group, const dist::
   g.set_attr("names", names);
 }
 
-dist::NamedTensors read_tensors(const h5::File& file, const std::string& group) {
+// A tensor that failed its check, and how.
+struct Damage {
+  std::string tensor;  // "model/params/<name>"
+  std::string what;
+};
+
+// Reads a group's tensors and checks each against its checksum attribute (files of version 2 on
+// carry one on every tensor); the first failure goes to `damage`, and reading goes on so every
+// rank does the same HDF5 calls.
+dist::NamedTensors read_tensors(const h5::File& file, const std::string& group, int64_t version,
+                                std::optional<Damage>& damage) {
   const h5::Group g = file.open_group(group);
   dist::NamedTensors out;
-  for (const auto& name : g.attr_strings("names")) out.emplace_back(name, read_tensor(g.open_dataset(name)));
+  for (const auto& name : g.attr_strings("names")) {
+    const h5::Dataset ds = g.open_dataset(name);
+    at::Tensor t = read_tensor(ds);
+    if (ds.has_attr(kChecksumAttr)) {
+      const uint64_t stored = ds.attr_uint(kChecksumAttr), actual = bytes_checksum(storage_view(t));
+      if (stored != actual && !damage)
+        damage =
+            Damage{group + "/" + name, "its data has checksum " + hex(actual) + " but was written with " + hex(stored)};
+    } else if (version >= 2 && !damage) {
+      damage = Damage{group + "/" + name, "it has no '" + std::string(kChecksumAttr) + "' checksum attribute"};
+    }
+    out.emplace_back(name, std::move(t));
+  }
   return out;
 }
 
@@ -101,6 +156,38 @@ ModelSignature signature_of(const dist::NamedTensors& tensors) {
   ModelSignature sig;
   for (const auto& [name, t] : tensors) sig.push_back({name, dtype_name(t.scalar_type()), t.sizes().vec()});
   return sig;
+}
+
+uint64_t xxh64(const void* data, size_t size, uint64_t seed) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  const unsigned char* const end = p + size;
+  uint64_t h;
+  if (size >= 32) {
+    uint64_t v1 = seed + kP1 + kP2, v2 = seed + kP2, v3 = seed, v4 = seed - kP1;
+    for (const unsigned char* limit = end - 32; p <= limit; p += 32) {
+      v1 = xxh_round(v1, read64(p));
+      v2 = xxh_round(v2, read64(p + 8));
+      v3 = xxh_round(v3, read64(p + 16));
+      v4 = xxh_round(v4, read64(p + 24));
+    }
+    h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
+    h = xxh_merge(xxh_merge(xxh_merge(xxh_merge(h, v1), v2), v3), v4);
+  } else {
+    h = seed + kP5;
+  }
+  h += static_cast<uint64_t>(size);
+  for (; p + 8 <= end; p += 8) h = rotl(h ^ xxh_round(0, read64(p)), 27) * kP1 + kP4;
+  if (p + 4 <= end) {
+    h = rotl(h ^ (read32(p) * kP1), 23) * kP2 + kP3;
+    p += 4;
+  }
+  for (; p < end; ++p) h = rotl(h ^ (*p * kP5), 11) * kP1;
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  h *= kP3;
+  h ^= h >> 32;
+  return h;
 }
 
 uint64_t weights_checksum(const dist::NamedTensors& tensors) {
@@ -139,9 +226,20 @@ void write_checkpoint_file(const std::string& path, MPI_Comm comm, const Checkpo
     create_tensors(file, "optimizer/tensors", s.optimizer_tensors, ds);
     for (const auto* list : {&s.params, &s.optimizer_tensors})
       for (const auto& [name, t] : *list) tensors.push_back(&t);
+    // The writer of each tensor checksums the bytes it writes; the attributes are collective, so
+    // the sums are shared first (the other ranks contribute 0 to the bitwise or).
     const auto owner = assign_writers(tensors, world);
-    for (size_t i = 0; i < tensors.size(); ++i)
-      if (owner[i] == rank) write_tensor(ds[i], *tensors[i], h5::Transfer::Independent);
+    std::vector<uint64_t> sums(tensors.size(), 0);
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      if (owner[i] != rank) continue;
+      const at::Tensor c = tensors[i]->detach().to(at::kCPU).contiguous();  // one copy for both
+      sums[i] = bytes_checksum(storage_view(c));
+      write_tensor(ds[i], c, h5::Transfer::Independent);
+    }
+    if (!sums.empty())
+      MDRL_CHECK_MPI(
+          MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_UINT64_T, MPI_BOR, comm));
+    for (size_t i = 0; i < tensors.size(); ++i) ds[i].set_attr(kChecksumAttr, sums[i]);
 
     // Per-rank rows: [W, streams, 4] (seed, stream, counter, used) and [W, samplers, 2] (epoch, cursor).
     const h5::Group ranks = file.create_group("ranks");
@@ -173,7 +271,7 @@ void write_checkpoint_file(const std::string& path, MPI_Comm comm, const Checkpo
 
 CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, const ResumeRequirements& req) {
   h5::File file = h5::File::open(path, comm, h5::Access::ReadOnly);
-  check_format(file, kCheckpointFormat, kCheckpointFormatVersion);
+  const int64_t version = check_format(file, kCheckpointFormat, kCheckpointFormatVersion);
   const std::string advice = "; resume with the settings it was written with (its configuration is the root attribute "
                              "config_ini: h5dump -a config_ini " + path + "), or start a new run directory";
   const int64_t world = file.attr_int("world_size");
@@ -210,8 +308,12 @@ CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, con
   const h5::Group opt = file.open_group("optimizer/scalars"), sched = file.open_group("schedule");
   for (const auto& k : opt.attr_names()) s.optimizer_scalars[k] = opt.attr_double(k);
   for (const auto& k : sched.attr_names()) s.schedule_scalars[k] = sched.attr_double(k);
-  s.params = read_tensors(file, "model/params");
-  s.optimizer_tensors = read_tensors(file, "optimizer/tensors");
+  std::optional<Damage> damage;
+  s.params = read_tensors(file, "model/params", version, damage);
+  s.optimizer_tensors = read_tensors(file, "optimizer/tensors", version, damage);
+  if (version < 2)
+    core::log::debug() << "checkpoint " << path << " has format version " << version
+                       << " (written before tensor checksums): its tensors are not verified";
   const h5::Group ranks = file.open_group("ranks");
   const auto rng_names = ranks.attr_strings("rng_names");
   if (!rng_names.empty()) {
@@ -229,6 +331,22 @@ CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, con
     for (size_t i = 0; i < sampler_names.size(); ++i)
       s.samplers.emplace_back(sampler_names[i], dist::ShardedSampler::State{v[2 * i], v[2 * i + 1]});
   }
+  // Every rank read the same bytes; agree anyway (the lowest rank that saw damage reports it), so
+  // that all ranks throw or none does.
+  int root = damage ? file.rank() : INT32_MAX;
+  MDRL_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &root, 1, MPI_INT, MPI_MIN, comm));
+  if (root != INT32_MAX) {
+    const std::string tensor = bcast_string(comm, damage ? damage->tensor : std::string(), root);
+    const std::string what = bcast_string(comm, damage ? damage->what : std::string(), root);
+    const std::string reason = "tensor '" + tensor + "' fails its checksum (" + what + ")";
+    throw CheckpointDamagedError(
+        "checkpoint " + path + " is damaged: " + reason +
+            ", so the file changed after it was written (disk, file system or copy error). Delete it (or move it "
+            "away) to resume from the previous checkpoint, or set checkpoint.fallback = true to have the run do "
+            "that (it keeps the file as " + path + ".corrupt)",
+        reason);
+  }
+  s.loaded_from = path;
   return s;
 }
 

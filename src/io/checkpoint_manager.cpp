@@ -1,7 +1,9 @@
 // CheckpointManager: the checkpoints folder of a run. Atomic saves (temporary name, every rank
-// closes, rank 0 fsyncs and renames, then updates `latest`), keep_last retention, and finding the
-// newest complete checkpoint on resume. Decisions on the file system are rank 0's and broadcast, so
-// ranks never disagree because a shared file system showed them different listings.
+// closes, rank 0 fsyncs and renames, then updates `latest`), keep_last retention, finding the
+// newest complete checkpoint on resume, and (checkpoint.fallback) setting a damaged newest one
+// aside as step_<N>.h5.corrupt to resume from the previous one. Decisions on the file system are
+// rank 0's and broadcast, so ranks never disagree because a shared file system showed them
+// different listings.
 #include <algorithm>
 #include <filesystem>
 #include <regex>
@@ -106,20 +108,36 @@ std::string CheckpointManager::save(const CheckpointState& state) {
   return final_path;
 }
 
+namespace {
+
+// Why rank 0 cannot open `path` as a checkpoint (empty: it can).
+std::string open_problem(const std::string& path) {
+  try {
+    h5::File f = h5::File::open(path, MPI_COMM_SELF);
+    check_format(f, kCheckpointFormat, kCheckpointFormatVersion);
+  } catch (const core::Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
 std::optional<std::string> CheckpointManager::find_latest() const {
   std::string found;
   on_rank0(comm_, [&] {
     const auto all = list_checkpoints(dir_);
     if (all.empty()) return;
     // Renamed only when complete, so the newest must be readable; if it is not, the disk or a
-    // person damaged it, and silently training from an older one would hide that.
+    // person damaged it, and silently training from an older one would hide that (unless the
+    // user asked for it with checkpoint.fallback: then resume() sets it aside).
     const std::string& path = all.front().second;
-    try {
-      h5::File f = h5::File::open(path, MPI_COMM_SELF);
-      check_format(f, kCheckpointFormat, kCheckpointFormatVersion);
-    } catch (const core::Error& e) {
-      throw core::IoError(std::string(e.what()) + "\nThe newest checkpoint " + path + " is unreadable; move it away " +
-                          (all.size() > 1 ? "to resume from " + all[1].second : std::string("to start afresh")));
+    if (!cfg_.fallback) {
+      const std::string problem = open_problem(path);
+      if (!problem.empty())
+        throw core::IoError(problem + "\nThe newest checkpoint " + path + " is unreadable; move it away " +
+                            (all.size() > 1 ? "to resume from " + all[1].second : std::string("to start afresh")) +
+                            ", or set checkpoint.fallback = true to have the run do that");
     }
     found = path;
   });
@@ -134,10 +152,55 @@ CheckpointState CheckpointManager::load(const std::string& path, const ResumeReq
   return s;
 }
 
-std::optional<CheckpointState> CheckpointManager::resume(const ResumeRequirements& req) const {
-  const auto path = find_latest();
-  if (!path) return std::nullopt;
-  return load(*path, req);
+std::optional<CheckpointState> CheckpointManager::resume(const ResumeRequirements& req) {
+  if (!cfg_.fallback) {
+    const auto path = find_latest();
+    if (!path) return std::nullopt;
+    return load(*path, req);
+  }
+  std::vector<std::string> set_aside;
+  while (true) {
+    // Rank 0 picks the newest and says whether it opens; everyone gets both answers.
+    std::string path, problem;
+    on_rank0(comm_, [&] {
+      const auto all = list_checkpoints(dir_);
+      if (all.empty()) return;
+      path = all.front().second;
+      problem = open_problem(path);
+    });
+    path = bcast_string(comm_, path);
+    problem = bcast_string(comm_, problem);
+    if (path.empty()) break;
+    if (problem.empty()) {
+      try {
+        CheckpointState s = load(path, req);
+        if (!set_aside.empty())
+          on_rank0(comm_, [&] {
+            write_text_atomically((fs::path(dir_) / "latest").string(), fs::path(path).filename().string() + "\n");
+          });
+        return s;
+      } catch (const CheckpointDamagedError& e) {  // thrown on every rank alike
+        problem = e.reason();
+      }
+    }
+    // Damaged: keep it for inspection under a name that neither resume nor retention counts.
+    const std::string aside = path + ".corrupt";
+    on_rank0(comm_, [&] {  // one warning, not one per rank: every rank saw the same
+      core::log::warn() << "checkpoint.fallback: the newest checkpoint " << path << " is damaged (" << problem
+                        << "); moving it to " << aside << " and trying the previous one";
+      std::error_code ec;
+      fs::rename(path, aside, ec);
+      MDRL_CHECK(!ec, core::IoError,
+                 "cannot rename the damaged checkpoint " + path + " to " + aside + ": " + ec.message());
+      fsync_path(dir_);
+    });
+    set_aside.push_back(aside);
+  }
+  if (set_aside.empty()) return std::nullopt;
+  std::string names;
+  for (const auto& a : set_aside) names += (names.empty() ? "" : ", ") + a;
+  throw core::FormatError("no intact checkpoint is left in " + dir_ + ": every one was damaged and moved aside (" +
+                          names + "). Run again to start afresh in this run.dir, or use a new run.dir");
 }
 
 }  // namespace mdrl::io

@@ -52,7 +52,11 @@ void CheckpointConfig::add_options(config::Options& opts) {
            "write a checkpoint every N training steps; 0 = only at the end of the run and on signals / "
            "CHECKPOINT_NOW")
       .add("keep_last", keep_last, "keep the newest N checkpoints of the checkpoint.every cadence and delete older ones (one written on a "
-                               "signal is kept until the next checkpoint); 0 = keep all");
+                               "signal is kept until the next checkpoint); 0 = keep all")
+      .add("fallback", fallback,
+           "on resume, when the newest checkpoint is damaged (unreadable, or a tensor failing its checksum): warn, "
+           "move it aside as step_<N>.h5.corrupt and resume from the previous one; false = stop with an error "
+           "naming it");
   opts.add_validator([this] { validate(); });
 }
 

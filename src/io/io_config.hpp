@@ -26,6 +26,7 @@ struct TrajectoryConfig {
 struct CheckpointConfig {
   int64_t every = 0;      // write a checkpoint every N training steps; 0 = only at the end and on signals
   int64_t keep_last = 3;  // keep the newest N checkpoints; 0 = keep all
+  bool fallback = false;  // resume from the previous checkpoint when the newest is damaged
 
   void add_options(config::Options& opts);
   void validate() const;

@@ -27,6 +27,7 @@
 #include "sft/sft_data.hpp"
 #include "sft/sft_objective.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/resume_check.hpp"
 #include "train/step_logger.hpp"
 #include "train/trainer.hpp"
 
@@ -76,7 +77,7 @@ EvalResult evaluate(Run& r, int64_t step) {
   double loss_sum = 0, ce_sum = 0;
   int64_t batches = 0, masked = 0;
   at::Generator gen = cpu_generator(core::RngStream(static_cast<uint64_t>(r.s.run.seed), rank, core::RngPurpose::Masking,
-                                                    (uint64_t{1} << 48) + static_cast<uint64_t>(step))
+                                                    core::rng_block::kHeldOut + static_cast<uint64_t>(step))
                                         .derive_seed());
   std::vector<int64_t> mine;
   for (int64_t i = rank; i < n; i += W) mine.push_back(i);
@@ -113,7 +114,7 @@ EvalResult evaluate(Run& r, int64_t step) {
       decode::LladaDenoiser den(r.model);
       const auto plan = decode::make_plan(r.s.decode);
       core::RngStream sampling(static_cast<uint64_t>(r.s.run.seed), rank, core::RngPurpose::Sampling,
-                               (uint64_t{1} << 48) + static_cast<uint64_t>(step));
+                               core::rng_block::kHeldOut + static_cast<uint64_t>(step));
       at::Generator sgen = decode::sampling_generator(sampling, r.device);
       const auto res = decode::generate(den, decode::left_pad(prompts, r.pad_id, r.device), r.s.decode, plan, sgen);
       const auto eos = r.s.decode.eos_set(den.eos_id());
@@ -277,16 +278,21 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
     MDRL_CHECK(s.train.resume, core::ConfigError,
                "run.dir '" + s.run.dir + "' already has checkpoints (" + *latest +
                    "); set train.resume = true to continue that run, or choose a new run.dir");
-    const auto st = ckpt.load(*latest, req);
-    trainer.restore(st);
-    for (const auto& [name, state] : st.rng) {
+    const auto st = ckpt.resume(req);  // with checkpoint.fallback, past damaged ones to an intact one
+    MDRL_ASSERT(st.has_value());
+    // In SFT, [decode] and sft.eval_decode shape only the evaluation decodes, sft.final_weights the export.
+    train::check_resume_config(st->loaded_from, st->config_ini, s.config_ini,
+                               {"decode.*", "sft.eval_decode", "sft.final_weights"}, s.train.resume_override);
+    train::check_resume_length(st->loaded_from, st->step, total, s.train);
+    trainer.restore(*st);
+    for (const auto& [name, state] : st->rng) {
       if (name == "masking") masking = core::RngStream(state);
       if (name == "dropout") dropout = core::RngStream(state);
     }
-    for (const auto& [name, state] : st.samplers)
+    for (const auto& [name, state] : st->samplers)
       if (name == "train") sampler.restore(state);
-    resume_step = st.step;
-    core::log::info() << "resumed from " << *latest << " at step " << st.step;
+    resume_step = st->step;
+    core::log::info() << "resumed from " << st->loaded_from << " at step " << st->step;
   }
   auto save = [&](const char* why) {
     io::CheckpointState st;

@@ -45,7 +45,12 @@ void TrainConfig::add_options(config::Options& opts) {
       .add("eval_every", eval_every, "held-out evaluation every N steps and at the last step; 0 = never")
       .add("resume", resume,
            "continue from the newest complete checkpoint in run.dir/checkpoints when there is one (same data order, "
-           "same noise); false = refuse to start in a run directory that has checkpoints");
+           "same noise); false = refuse to start in a run directory that has checkpoints")
+      .add_list("resume_override", resume_override,
+                "options (section.key or section.*, comma-separated) that may differ from the checkpoint's on resume; "
+                "without them a resume with other run-determining settings (seed, data, model, batch sizes, "
+                "optimizer, schedule, ...) is refused. Run control, logging, cadences, devices and the run's "
+                "length may always change");
   opts.add_validator([this] { validate(); });
 }
 

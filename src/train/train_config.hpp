@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace mdrl::config {
 class Options;
@@ -32,6 +34,8 @@ struct TrainConfig {
   int64_t log_every = 1;   // a log line every N steps (metrics.jsonl always gets every step)
   int64_t eval_every = 100;  // held-out evaluation every N steps; 0 = never
   bool resume = true;        // continue from the newest checkpoint in run.dir when there is one
+  // Options allowed to differ from the checkpoint's on resume (train/resume_check.hpp).
+  std::vector<std::string> resume_override;
 
   void add_options(config::Options& opts);
   void validate() const;

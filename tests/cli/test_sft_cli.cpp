@@ -1,6 +1,7 @@
 // `mdrl sft` from the command line: what a user sees for bad data, a run directory that already
-// has checkpoints, and a checkpoint that does not fit the model; each exits non-zero with a message
-// naming the file or option, and leaves no run output behind.
+// has checkpoints, a checkpoint that does not fit the model, and a resume with changed run settings
+// or a length already behind the checkpoint; each exits non-zero with a message naming the file or
+// option, and leaves no run output behind.
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -110,4 +111,52 @@ BOOST_AUTO_TEST_CASE(final_weights_best_exports_the_lowest_eval_loss_checkpoint)
   const auto [log2, last] = train("last", step, "--sft.final_weights=last");
   BOOST_REQUIRE(!best.empty());
   BOOST_TEST((best == last));
+}
+
+// A resume must continue the same run: a changed run-determining option is refused with both values
+// named unless train.resume_override lists it; a train.max_steps behind the checkpoint is refused
+// instead of being reported finished; free options (cadences, logging, the run's length) may change.
+BOOST_AUTO_TEST_CASE(resume_refuses_changed_settings_unless_overridden) {
+  TempDir dir;
+  const auto run = dir.path() / "run";
+  const std::string base = "sft --sft.task=sudoku --sft.prompt_style=bare --sft.response_style=answer --tasks.generated_count=50"
+                           " --run.dir=" + run.string() + " --train.max_steps=2" + kTiny + " --sft.max_length=112";
+  const auto first = run_mdrl(base);
+  BOOST_REQUIRE_MESSAGE(first.status == 0, first.output);
+  BOOST_REQUIRE(fs::exists(run / "checkpoints" / "step_2.h5"));
+  auto metric_rows = [&] {
+    std::ifstream in(run / "metrics.jsonl");
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += !line.empty();
+    return n;
+  };
+
+  const auto changed = run_mdrl(base + " --train.max_steps=4 --train.batch_size=1 --train.lr=0.001");
+  BOOST_TEST(changed.status == 2, changed.output);
+  BOOST_TEST(changed.output.find("step_2.h5") != std::string::npos, changed.output);
+  BOOST_TEST(changed.output.find("train.batch_size = 2 in the checkpoint, 1 now") != std::string::npos, changed.output);
+  BOOST_TEST(changed.output.find("train.lr = 1e-05 in the checkpoint, 0.001 now") != std::string::npos, changed.output);
+  BOOST_TEST(changed.output.find("train.resume_override = train.lr,train.batch_size") != std::string::npos,
+             changed.output);
+  BOOST_TEST(!fs::exists(run / "checkpoints" / "step_4.h5"));
+
+  const auto typo = run_mdrl(base + " --train.max_steps=4 --train.resume_override=train.batchsize");
+  BOOST_TEST(typo.status == 2, typo.output);
+  BOOST_TEST(typo.output.find("'train.batchsize'") != std::string::npos, typo.output);
+
+  const auto shorter = run_mdrl(base + " --train.max_steps=1");
+  BOOST_TEST(shorter.status == 2, shorter.output);
+  BOOST_TEST(shorter.output.find("is at step 2, train.max_steps = 1: nothing to do") != std::string::npos,
+             shorter.output);
+  BOOST_TEST(metric_rows() == 2);
+
+  // Listed options may change; so may free ones (cadence, logging, length) without listing.
+  const auto overridden = run_mdrl(base + " --train.max_steps=4 --train.batch_size=1 --train.resume_override=train.batch_size"
+                                          " --checkpoint.every=1 --train.log_every=2 --log.level=info");
+  BOOST_REQUIRE_MESSAGE(overridden.status == 0, overridden.output);
+  BOOST_TEST(overridden.output.find("resumed from") != std::string::npos, overridden.output);
+  BOOST_TEST(overridden.output.find("train.batch_size = 2 in the checkpoint, 1 now (accepted") != std::string::npos,
+             overridden.output);
+  BOOST_TEST(fs::exists(run / "checkpoints" / "step_4.h5"));
+  BOOST_TEST(metric_rows() == 4);
 }

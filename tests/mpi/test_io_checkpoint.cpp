@@ -1,7 +1,8 @@
 // Under `mpirun -np 2`: a checkpoint written collectively (tensors split between the ranks) reads
 // back bit-exactly on both ranks, each rank getting its own RNG streams and sampler cursor; a crash
 // before the rename leaves the previous checkpoint to resume from; a checkpoint written by two
-// ranks is refused by a one-rank run; ranks that disagree on the contents fail together.
+// ranks is refused by a one-rank run; ranks that disagree on the contents fail together; a flipped
+// byte fails both ranks alike, naming the tensor, and checkpoint.fallback takes both back a step.
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 
@@ -66,6 +67,36 @@ BOOST_AUTO_TEST_CASE(ranks_disagreeing_on_contents_fail_together) {
   if (rank == 1) s.optimizer_scalars["lr"] = 2.0;
   BOOST_CHECK_THROW(m.save(s), core::MismatchError);
   BOOST_TEST(!std::filesystem::exists(m.path_for_step(3)));
+}
+
+BOOST_AUTO_TEST_CASE(damaged_tensor_fails_every_rank_and_fallback_resumes_both) {
+  const int rank = world_rank();
+  SharedDir dir;
+  io::CheckpointConfig cfg;
+  io::CheckpointManager m(MPI_COMM_WORLD, dir.path, cfg);
+  const auto s5 = test::make_checkpoint_state(5, rank);
+  m.save(s5);
+  const std::string p6 = m.save(test::make_checkpoint_state(6, rank));
+  // Tensors are split between the writers; damage one of each.
+  if (rank == 0)
+    for (const auto* t : {"model/params/layers.0.weight", "optimizer/tensors/exp_avg/norm.weight"})
+      test::flip_byte_in_dataset(p6, t, 2);
+  MPI_Barrier(MPI_COMM_WORLD);
+  try {
+    m.resume(test::requirements(s5));
+    BOOST_FAIL("a damaged checkpoint was accepted");
+  } catch (const io::CheckpointDamagedError& e) {
+    const std::string msg = e.what();
+    BOOST_TEST(msg.find(p6) != std::string::npos, msg);
+    BOOST_TEST(msg.find("tensor 'model/params/layers.0.weight'") != std::string::npos, msg);
+  }
+  cfg.fallback = true;
+  io::CheckpointManager fb(MPI_COMM_WORLD, dir.path, cfg);
+  const auto back = fb.resume(test::requirements(s5));
+  BOOST_REQUIRE(back.has_value());
+  test::check_same_state(*back, s5);  // each rank its own streams and cursor
+  BOOST_TEST(std::filesystem::exists(p6 + ".corrupt"));
+  BOOST_TEST(!std::filesystem::exists(p6));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,6 +49,16 @@ with h5py.File(f"{d}/checkpoints/step_9.h5", "r") as f:
     assert f["optimizer/scalars"].attrs["lr"] == 1e-4
     assert f["ranks/rng_state"].shape == (1, 1, 4) and list(f["ranks"].attrs["rng_names"]) == ["sampling"]
     assert f["ranks/sampler_state"][0, 0].tolist() == [1, 96]
+    # Each tensor carries the XXH64 of its raw bytes (checked against xxhash when it is installed).
+    assert f.attrs["format_version"] == 2
+    for name in ("model/params/w", "model/params/h", "optimizer/tensors/exp_avg/w"):
+        assert isinstance(f[name].attrs["xxh64"], np.uint64), (name, type(f[name].attrs["xxh64"]))
+    try:
+        import xxhash
+        for name in ("model/params/w", "model/params/h", "optimizer/tensors/exp_avg/w"):
+            assert f[name].attrs["xxh64"] == xxhash.xxh64(f[name][:].tobytes()).intdigest(), name
+    except ImportError:
+        pass
     sig = json.loads(f["model"].attrs["signature"])
     assert sig[0] == ["w", "bfloat16", [3]], sig
 print("h5py reads the trajectory and checkpoint files as documented")

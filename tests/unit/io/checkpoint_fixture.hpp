@@ -3,9 +3,12 @@
 // Shared by the unit and mpirun tests.
 #pragma once
 
+#include <hdf5.h>
 #include <torch/torch.h>
 
 #include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <string>
 
 #include "core/rng.hpp"
 #include "io/checkpoint.hpp"
@@ -96,6 +99,26 @@ inline void check_same_state(const io::CheckpointState& a, const io::CheckpointS
     BOOST_TEST(a.samplers[i].first == b.samplers[i].first);
     BOOST_TEST((a.samplers[i].second == b.samplers[i].second));
   }
+}
+
+// Flips one bit of byte `at` of a contiguous dataset's raw data in the file (found with
+// H5Dget_offset), as a disk or copy error would; HDF5 itself does not notice.
+inline void flip_byte_in_dataset(const std::string& file, const std::string& dataset, int64_t at) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  BOOST_REQUIRE(f >= 0);
+  const hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+  BOOST_REQUIRE(d >= 0);
+  const haddr_t offset = H5Dget_offset(d);
+  H5Dclose(d);
+  H5Fclose(f);
+  BOOST_REQUIRE(offset != HADDR_UNDEF);
+  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+  io.seekg(static_cast<std::streamoff>(offset) + at);
+  char c = 0;
+  io.get(c);
+  io.seekp(static_cast<std::streamoff>(offset) + at);
+  io.put(static_cast<char>(c ^ 0x10));
+  BOOST_REQUIRE(io.good());
 }
 
 }  // namespace mdrl::test
