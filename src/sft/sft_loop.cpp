@@ -20,6 +20,7 @@
 #include "dist/mpi_env.hpp"
 #include "dist/sampler.hpp"
 #include "dist/tensor_collectives.hpp"
+#include "eval/task_decode.hpp"
 #include "io/checkpoint.hpp"
 #include "io/metrics_log.hpp"
 #include "model/hf_checkpoint.hpp"
@@ -27,7 +28,8 @@
 #include "sft/sft_data.hpp"
 #include "sft/sft_objective.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "train/resume_check.hpp"
+#include "train/final_weights.hpp"
+#include "train/run_state.hpp"
 #include "train/step_logger.hpp"
 #include "train/trainer.hpp"
 
@@ -104,31 +106,25 @@ EvalResult evaluate(Run& r, int64_t step) {
   const int64_t n_decode = r.data.task ? std::min<int64_t>(r.s.sft.eval_decode, n) : 0;
   if (n_decode > 0) {
     std::vector<std::vector<int64_t>> prompts;
-    std::vector<int64_t> which;
-    for (int64_t i = rank; i < n_decode; i += W) {
+    for (int64_t i = 0; i < n_decode; ++i) {
       const auto& seq = eval[static_cast<size_t>(i)];
       prompts.emplace_back(seq.ids.begin(), seq.ids.begin() + seq.prompt_len);
-      which.push_back(i);
     }
-    if (!prompts.empty()) {
-      decode::LladaDenoiser den(r.model);
-      const auto plan = decode::make_plan(r.s.decode);
-      core::RngStream sampling(static_cast<uint64_t>(r.s.run.seed), rank, core::RngPurpose::Sampling,
-                               core::rng_block::kHeldOut + static_cast<uint64_t>(step));
-      at::Generator sgen = decode::sampling_generator(sampling, r.device);
-      const auto res = decode::generate(den, decode::left_pad(prompts, r.pad_id, r.device), r.s.decode, plan, sgen);
-      const auto eos = r.s.decode.eos_set(den.eos_id());
-      const auto ids = decode::completion_ids(res.completion, eos);
-      for (size_t k = 0; k < which.size(); ++k) {
-        const auto text = r.tok.decode(ids[k], /*skip_special_tokens=*/true);
-        const auto& ex = r.data.examples[static_cast<size_t>(eval[static_cast<size_t>(which[k])].example)];
-        const auto score = r.data.task->evaluate(text, ex);
-        correct += score.correct;
-        total += score.total;
-        solved += score.total > 0 && score.correct == score.total ? 1 : 0;
-        decoded += 1;
-      }
-    }
+    decode::LladaDenoiser den(r.model);
+    const auto plan = decode::make_plan(r.s.decode);
+    core::RngStream sampling(static_cast<uint64_t>(r.s.run.seed), rank, core::RngPurpose::Sampling,
+                             core::rng_block::kHeldOut + static_cast<uint64_t>(step));
+    at::Generator sgen = decode::sampling_generator(sampling, r.device);
+    // The rank's whole share in one batch (batch_size 0).
+    const auto decoded_share =
+        eval::decode_share(rank, W, den, r.tok, prompts, eval::DecodeJob{r.s.decode, plan, 0, true, {}}, sgen);
+    const auto score = eval::score_completions(*r.data.task, decoded_share, [&](size_t i) -> const tasks::Example& {
+      return r.data.examples[static_cast<size_t>(eval[i].example)];
+    });
+    correct = score.correct;
+    total = score.total;
+    solved = score.solved;
+    decoded = score.decoded;
   }
   red.add("correct", correct, dist::MetricKind::Sum);
   red.add("total", total, dist::MetricKind::Sum);
@@ -149,55 +145,6 @@ EvalResult evaluate(Run& r, int64_t step) {
   }
   r.model->train();
   return out;
-}
-
-// What LoRA checkpoints and adapters record as their base weights.
-std::string base_model_name(const model::ModelConfig& m) { return m.path.empty() ? "preset:" + m.preset : m.path; }
-
-// <run.dir>/final: the trained model as a Hugging Face folder (full fine-tuning) or a PEFT adapter
-// (LoRA), written to a temporary folder by rank 0 and renamed when complete.
-std::string write_final(Run& r) {
-  const fs::path final_dir = fs::path(r.s.run.dir) / "final";
-  if (r.env.rank() == 0) {
-    const fs::path tmp = fs::path(r.s.run.dir) / "final.tmp";
-    fs::remove_all(tmp);
-    if (r.model->has_lora())
-      model::save_peft_adapter(*r.model, tmp.string(), base_model_name(r.s.model));
-    else
-      model::export_hf_checkpoint(*r.model, tmp.string(), r.s.model.scalar_type());
-    fs::remove_all(final_dir);
-    fs::rename(tmp, final_dir);
-  }
-  MPI_Barrier(r.env.world());
-  return final_dir.string();
-}
-
-// sft.final_weights = best: the step of the kept checkpoint with the lowest eval_loss in
-// metrics.jsonl (rank 0 reads, everyone gets the answer); -1 when there is none.
-// Only checkpoints of the cadence (and the last step) count, not those a signal added, so the choice
-// does not depend on where a run was interrupted.
-int64_t best_checkpoint_step(const dist::MpiEnv& env, const std::string& run_dir, const io::CheckpointManager& ckpt,
-                             int64_t total) {
-  int64_t best = -1;
-  if (env.rank() == 0) {
-    std::ifstream in(fs::path(run_dir) / "metrics.jsonl");
-    std::string line;
-    double best_loss = 0;
-    while (std::getline(in, line)) {
-      const auto row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!row.is_object() || !row.contains("eval_loss") || !row["eval_loss"].is_number()) continue;
-      const auto step = row.at("step").get<int64_t>();
-      const double loss = row["eval_loss"].get<double>();
-      if (!(ckpt.due(step) || step == total)) continue;       // a checkpoint written on a signal
-      if (!fs::exists(ckpt.path_for_step(step))) continue;  // rotated away by keep_last or never written
-      if (best < 0 || loss < best_loss) {
-        best = step;
-        best_loss = loss;
-      }
-    }
-  }
-  MPI_Bcast(&best, 1, MPI_INT64_T, 0, env.world());
-  return best;
 }
 
 std::string fixed(double v, int digits) {
@@ -262,51 +209,20 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
   core::RngStream masking(seed, env.rank(), core::RngPurpose::Masking);
   core::RngStream dropout(seed, env.rank(), core::RngPurpose::Dropout, uint64_t{1} << 40);
 
-  // Resume.
+  // Resume: the trainer and the registered streams. In SFT, [decode] and sft.eval_decode shape only
+  // the evaluation decodes, sft.final_weights the export: free to change.
+  train::RunState state;
+  state.add_rng("masking", masking);
+  state.add_rng("dropout", dropout);
+  state.add_sampler("train", sampler);
   io::CheckpointManager ckpt(env.world(), s.run.dir, s.checkpoint);
-  io::ResumeRequirements req;
-  req.model_signature = io::signature_of(all_named);
-  req.trainable = r.model->has_lora() ? io::Trainable::Lora : io::Trainable::Full;
-  dist::NamedTensors base;
-  if (r.model->has_lora()) {
-    for (const auto& p : r.model->named_parameters())
-      if (!p.value().requires_grad()) base.emplace_back(p.key(), p.value());
-    req.base_checksum = io::weights_checksum(base);
-  }
-  int64_t resume_step = -1;
-  if (const auto latest = ckpt.find_latest()) {
-    MDRL_CHECK(s.train.resume, core::ConfigError,
-               "run.dir '" + s.run.dir + "' already has checkpoints (" + *latest +
-                   "); set train.resume = true to continue that run, or choose a new run.dir");
-    const auto st = ckpt.resume(req);  // with checkpoint.fallback, past damaged ones to an intact one
-    MDRL_ASSERT(st.has_value());
-    // In SFT, [decode] and sft.eval_decode shape only the evaluation decodes, sft.final_weights the export.
-    train::check_resume_config(st->loaded_from, st->config_ini, s.config_ini,
-                               {"decode.*", "sft.eval_decode", "sft.final_weights"}, s.train.resume_override);
-    train::check_resume_length(st->loaded_from, st->step, total, s.train);
-    trainer.restore(*st);
-    for (const auto& [name, state] : st->rng) {
-      if (name == "masking") masking = core::RngStream(state);
-      if (name == "dropout") dropout = core::RngStream(state);
-    }
-    for (const auto& [name, state] : st->samplers)
-      if (name == "train") sampler.restore(state);
-    resume_step = st->step;
-    core::log::info() << "resumed from " << st->loaded_from << " at step " << st->step;
-  }
+  const auto id = train::ModelIdentity::of(*r.model, s.model);
+  const train::ResumeOptions resume_opt{s.train, s.config_ini, {"decode.*", "sft.eval_decode", "sft.final_weights"}, total};
+  const auto resumed = train::resume_from_latest(ckpt, s.run.dir, id, resume_opt, trainer, state);
+  const int64_t resume_step = resumed ? resumed->step : -1;
   auto save = [&](const char* why) {
-    io::CheckpointState st;
-    trainer.fill(st);
-    st.counters = {{"epoch", sampler.state().epoch}};
-    st.trainable = req.trainable;
-    st.model_signature = req.model_signature;
-    if (r.model->has_lora()) {
-      st.base_checkpoint = base_model_name(s.model);
-      st.base_checksum = *req.base_checksum;
-    }
-    st.rng = {{"masking", masking.state()}, {"dropout", dropout.state()}};
-    st.samplers = {{"train", sampler.state()}};
-    st.config_ini = s.config_ini;
+    auto st = train::checkpoint_state(trainer, id, state, s.config_ini);
+    st.counters["epoch"] = sampler.state().epoch;
     core::log::info() << "checkpoint at step " << st.step << " (" << why << ")";
     ckpt.save(st);
   };
@@ -399,16 +315,16 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
   out.steps = trainer.step();
   out.finished = true;
   if (s.sft.final_weights == FinalWeights::Best) {
-    const int64_t best = best_checkpoint_step(env, s.run.dir, ckpt, total);
+    const int64_t best = train::best_checkpoint_step(env, s.run.dir, ckpt, total, "eval_loss", train::MetricGoal::Minimise);
     if (best < 0 && s.train.eval_every > 0) {
       core::log::warn() << "sft.final_weights = best, but no kept checkpoint has an eval_loss (evaluate at "
                            "checkpoint steps: train.eval_every = checkpoint.every); final/ holds the last step";
     } else if (best >= 0 && best != trainer.step()) {
-      trainer.restore(ckpt.load(ckpt.path_for_step(best), req));
+      trainer.restore(ckpt.load(ckpt.path_for_step(best), id.req));
       core::log::info() << "final weights from step " << best << " (lowest eval_loss of the kept checkpoints)";
     }
   }
-  const auto final_dir = write_final(r);
+  const auto final_dir = train::write_final_weights(env, *r.model, s.model, s.run.dir);
   core::log::info() << "sft finished: " << out.steps << " steps; trained " << (r.model->has_lora() ? "adapter" : "model")
                     << " in " << final_dir;
   return out;
