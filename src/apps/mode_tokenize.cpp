@@ -101,7 +101,16 @@ int run_tokenize(const dist::MpiEnv& env, const std::vector<std::string>& args) 
              "mdrl tokenize needs the text (or, with --tokenize.decode, the ids) as arguments; see mdrl tokenize --help");
   const auto tok = tcfg.load();
   if (mcfg.decode) {
-    std::cout << tok.decode(parse_ids(cl.positional), mcfg.skip_special) << std::endl;
+    const auto ids = parse_ids(cl.positional);
+    // Decoding drops ids without a token (spec §5.4, for generated ids); given by hand, such an id
+    // is a mistake, often ids of another tokenizer.
+    for (const TokenId id : ids)
+      MDRL_CHECK(tok.id_to_token(id).has_value(), core::UsageError,
+                 "token id " + std::to_string(id) + " is not in the vocabulary of " + tok.source() + ", which has " +
+                     std::to_string(tok.vocab_size()) + " ids (0 to " + std::to_string(tok.vocab_size() - 1) +
+                     "); give ids of this tokenizer (mdrl tokenize TEXT prints them) or choose the tokenizer with "
+                     "--tokenizer.path");
+    std::cout << tok.decode(ids, mcfg.skip_special) << std::endl;
     return 0;
   }
   std::string text = core::join(cl.positional, " ");

@@ -99,14 +99,16 @@ DecodeResult generate(Denoiser& denoiser, const PromptBatch& prompts, const Deco
     for (int64_t j = 0; j < nsteps; ++j) {
       const PlanStep& st = plan.steps[static_cast<size_t>(block.steps[static_cast<size_t>(j)])];
       const torch::Tensor k = plan.linear_counts ? counts.select(1, j).contiguous() : torch::full({B}, st.count, i64);
-      // Logits are needed only from the first completion position still masked in some row up
-      // to the window end: everything else is ineligible (confidence -inf) in the reference too.
-      const auto still = x.narrow(1, P, win_end - P).eq(M).any(0);  // [win_end - P]
+      // Logits are needed only from the first position still masked in some row up to the window
+      // end: everything else is ineligible (confidence -inf) in the reference too. Mask tokens in
+      // the prompt count: the reference's mask covers the whole sequence (spec §1.1), so they
+      // compete for the block's quota, which counts the window's masks only (§1.2).
+      const auto still = x.narrow(1, 0, win_end).eq(M).any(0);  // [win_end]
       if (!still.any().item<bool>()) {
         if (observer) observer(st, x);
         continue;
       }
-      const int64_t lo = P + still.to(torch::kByte).argmax().item<int64_t>();
+      const int64_t lo = still.to(torch::kByte).argmax().item<int64_t>();
       const auto positions = torch::arange(lo, win_end, i64).unsqueeze(0).expand({B, win_end - lo});
       const auto t_model = Clock::now();
       torch::Tensor logits;  // [B, W, V]
@@ -122,7 +124,10 @@ DecodeResult generate(Denoiser& denoiser, const PromptBatch& prompts, const Deco
       ++r.forwards;
       settings.gamma = st.gamma;
       const StepResult s = unmask_step(x, logits, lo, win_end, k, settings, gen);
-      r.trace.record(st.index, lo - P, s.transfer, s.confidence, x.narrow(1, lo, win_end - lo), settings.eos_ids);
+      // The trace covers the completion; prompt masks filled here show in `sequences` only.
+      const int64_t c0 = std::max(lo, P);
+      r.trace.record(st.index, c0 - P, s.transfer.narrow(1, c0 - lo, win_end - c0),
+                     s.confidence.narrow(1, c0 - lo, win_end - c0), x.narrow(1, c0, win_end - c0), settings.eos_ids);
       if (observer) observer(st, x);
     }
   }

@@ -1,7 +1,10 @@
 // The generate loop (spec algorithms.md §1.3, §1.5, §1.8): prompt + L masks, then the plan's
 // steps block by block, each one forward of the Denoiser (two rows per prompt with CFG) and one
 // batched unmasking step, recording the trace. Prompts of different lengths are left-padded and,
-// by default, masked out of attention (decode.attention_mask; quirk Q15).
+// by default, masked out of attention (decode.attention_mask; quirk Q15). Mask tokens in a prompt
+// are filled as in the reference (spec §1.1): eligible at every step, they take slots of the
+// block's quota, which counts only the window's masks, so as many positions as the prompt had
+// masks may still be masked at the end.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -28,7 +31,7 @@ PromptBatch left_pad(const std::vector<std::vector<int64_t>>& prompts, int64_t p
                      torch::Device device = torch::kCPU);
 
 struct DecodeResult {
-  torch::Tensor sequences;   // [B, P + L] int64: the padded prompt, then the completion
+  torch::Tensor sequences;   // [B, P + L] int64: the padded prompt (its masks filled), then the completion
   torch::Tensor completion;  // [B, L] int64 (a view of sequences)
   Trace trace;
   int64_t forwards = 0;         // denoiser calls (a CFG step is one call on 2B rows)

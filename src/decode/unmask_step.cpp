@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "core/error.hpp"
@@ -22,6 +23,24 @@ torch::Tensor gumbel_argmax(const torch::Tensor& logits, double temperature, Pre
   torch::Tensor score = torch::rand(logits.sizes(), gen, logits.options().dtype(dtype));
   score.log_().neg_().log_().mul_(-temperature).add_(logits.to(dtype));
   return score.argmax(-1);
+}
+
+torch::Tensor sampled_probability(const torch::Tensor& logits, const torch::Tensor& x0, Precision precision,
+                                  int64_t chunk_elements) {
+  // logits: [B, W, V]; x0: [B, W] int64
+  const auto dtype = scalar_of(precision);
+  const int64_t V = logits.size(-1);
+  const torch::Tensor flat = logits.reshape({-1, V});
+  const torch::Tensor index = x0.reshape({-1, 1});
+  const int64_t rows = flat.size(0);
+  const int64_t chunk = std::max<int64_t>(1, chunk_elements / std::max<int64_t>(V, 1));
+  if (chunk >= rows) return torch::softmax(flat, -1, dtype).gather(-1, index).view(x0.sizes());
+  torch::Tensor out = torch::empty({rows, 1}, logits.options().dtype(dtype));
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t n = std::min(chunk, rows - r0);
+    out.narrow(0, r0, n).copy_(torch::softmax(flat.narrow(0, r0, n), -1, dtype).gather(-1, index.narrow(0, r0, n)));
+  }
+  return out.view(x0.sizes());
 }
 
 torch::Tensor select_top_k(const torch::Tensor& confidence, const torch::Tensor& k) {
@@ -56,9 +75,7 @@ StepResult unmask_step(torch::Tensor& x, torch::Tensor logits, int64_t offset, i
   torch::Tensor conf;  // [B, W]
   const auto cdtype = scalar_of(s.confidence_precision);
   if (s.remasking == Remasking::LowConfidence) {
-    // Untempered softmax probability of the sampled token, exp(l[x0] - logsumexp(l)).
-    const torch::Tensor l = logits.to(cdtype);
-    conf = (l.gather(-1, x0.unsqueeze(-1)).squeeze(-1) - l.logsumexp(-1)).exp_();
+    conf = sampled_probability(logits, x0, s.confidence_precision);  // untempered: T does not enter it
   } else {
     conf = torch::rand({B, W}, gen, logits.options().dtype(cdtype));
   }

@@ -35,6 +35,15 @@ struct StepResult {
 // T = 0 is argmax. logits: [B, W, V]; returns [B, W] int64.
 torch::Tensor gumbel_argmax(const torch::Tensor& logits, double temperature, Precision precision, at::Generator& gen);
 
+// softmax(logits)[x0] as the reference computes it (spec §1.1): a max-subtracted softmax in
+// `precision`, then the gather. Near p = 1 this rounds on the scale of p, whereas
+// exp(l[x0] - logsumexp(l)) rounds on the scale of the logits (about 10x coarser in f32), which
+// reorders near-ties. Rows go in chunks of at most `chunk_elements` logits, so no [B, W, V]
+// temporary exists; a row's result does not depend on the chunking. logits: [B, W, V];
+// x0: [B, W] int64; returns [B, W].
+torch::Tensor sampled_probability(const torch::Tensor& logits, const torch::Tensor& x0, Precision precision,
+                                  int64_t chunk_elements = int64_t{1} << 24);
+
 // Per-row top-k: the k[b] positions of largest finite confidence in row b (fewer when the row has
 // fewer finite entries). confidence: [B, W]; k: [B] int64. Returns [B, W] bool.
 torch::Tensor select_top_k(const torch::Tensor& confidence, const torch::Tensor& k);

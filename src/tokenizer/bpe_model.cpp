@@ -28,8 +28,13 @@ BpeModel::BpeModel(const std::vector<std::pair<std::string, TokenId>>& vocab,
                    const std::vector<std::pair<std::string, std::string>>& merges, Options options,
                    const std::string& where)
     : options_(std::move(options)) {
-  TokenId max_id = -1;
-  for (const auto& [tok, id] : vocab) max_id = std::max(max_id, id);
+  int64_t max_id = -1;
+  for (const auto& [tok, id] : vocab) {
+    MDRL_CHECK(id <= kMaxTokenId, core::FormatError,
+               where + ": model.vocab[" + utf8::escape(tok) + "] = " + std::to_string(id) +
+                   " is above the largest token id mdrl accepts, " + std::to_string(kMaxTokenId) + " (2^24 - 1)");
+    max_id = std::max<int64_t>(max_id, id);
+  }
   tokens_.resize(static_cast<size_t>(max_id + 1));
   bytes_.resize(tokens_.size());
   present_.assign(tokens_.size(), 0);

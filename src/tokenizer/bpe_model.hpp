@@ -16,6 +16,17 @@ namespace mdrl::tokenizer {
 
 using TokenId = int32_t;
 
+// Largest token id a tokenizer.json may use (2^24 - 1, 60x the largest real vocabularies): tables
+// are indexed by id, so a stray id of 2^31 - 1 would overflow and one of 10^8 take gigabytes.
+constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+// Ids may leave gaps (LLaDA's 126464 model rows past its 126349 tokens, small test vocabularies
+// that keep LLaDA's special ids at 126080+), but the id range must stay within twice the tokens
+// present plus this much, so that the by-id tables stay proportional to the file.
+constexpr int64_t kIdGapAllowance = int64_t{1} << 17;
+inline int64_t max_id_bound(int64_t tokens) {
+  return 2 * tokens + kIdGapAllowance;
+}
+
 class BpeModel {
  public:
   struct Options {

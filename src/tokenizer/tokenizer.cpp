@@ -15,7 +15,8 @@ namespace mdrl::tokenizer {
 
 void Tokenizer::Impl::finish_loading() {
   int64_t bound = model.id_bound();
-  for (const auto& t : added.tokens()) bound = std::max<int64_t>(bound, t.id + 1);
+  for (const auto& t : added.tokens()) bound = std::max<int64_t>(bound, int64_t{t.id} + 1);
+  MDRL_ASSERT(bound <= kMaxTokenId + 1);  // tokenizer_json.cpp refuses larger ids
   decoded.assign(static_cast<size_t>(bound), {});
   has_token.assign(static_cast<size_t>(bound), 0);
   special_flag.assign(static_cast<size_t>(bound), 0);

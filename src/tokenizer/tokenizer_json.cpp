@@ -63,9 +63,14 @@ class Reader {
     if (!v->is_boolean()) fail(join(path, key), "must be true or false, not " + v->dump());
     return v->get<bool>();
   }
-  TokenId id(const json& v, const std::string& path) const {
-    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
-      fail(path, "must be a token id (an integer from 0 to 2^31-1), not " + v.dump());
+  // `token`, when given, is named in the message (for fields whose path does not name it).
+  TokenId id(const json& v, const std::string& path, const std::string& token = {}) const {
+    const std::string of = token.empty() ? "" : " (token " + json(token).dump() + ")";
+    if (!v.is_number_integer() || v.get<int64_t>() < 0)
+      fail(path, "must be a token id (an integer from 0 to " + std::to_string(kMaxTokenId) + "), not " + v.dump() + of);
+    if (v.get<int64_t>() > kMaxTokenId)
+      fail(path, "is " + v.dump() + of + ", above the largest token id mdrl accepts, " + std::to_string(kMaxTokenId) +
+                     " (2^24 - 1; ids index dense tables); renumber the token below it");
     return static_cast<TokenId>(v.get<int64_t>());
   }
   static std::string join(const std::string& path, const std::string& key) {
@@ -244,7 +249,34 @@ std::vector<std::pair<std::string, std::string>> read_merges(const Reader& r, co
   return out;
 }
 
-BpeModel read_model(const Reader& r, const json& model) {
+// Refuses ids far beyond the number of tokens (kIdGapAllowance): the by-id tables would be mostly
+// gaps, e.g. 10^8 entries for one stray id. Names the token with the largest id.
+void check_id_range(const Reader& r, const std::vector<std::pair<std::string, TokenId>>& vocab,
+                    const std::vector<AddedToken>& added) {
+  int64_t top = -1;
+  std::string field, what;
+  for (const auto& [tok, id] : vocab) {
+    if (id <= top) continue;
+    top = id;
+    field = "model.vocab[" + json(tok).dump() + "]";
+  }
+  for (size_t i = 0; i < added.size(); ++i) {
+    if (added[i].id <= top) continue;
+    top = added[i].id;
+    field = Reader::at("added_tokens", i) + ".id";
+    what = " (token " + json(added[i].content).dump() + ")";
+  }
+  // Tokens in both lists count twice, which only loosens the bound.
+  const auto tokens = static_cast<int64_t>(vocab.size() + added.size());
+  const int64_t bound = max_id_bound(tokens);
+  if (top >= bound)
+    r.fail(field, "is " + std::to_string(top) + what + ", but the file has only " + std::to_string(tokens) +
+                      " tokens; mdrl's tables are indexed by id, so ids must stay below 2 x tokens + " +
+                      std::to_string(kIdGapAllowance) + " = " + std::to_string(bound) +
+                      "; renumber the tokens without large gaps");
+}
+
+BpeModel read_model(const Reader& r, const json& model, const std::vector<AddedToken>& added) {
   const json* type = r.get(model, "model", "type");
   if (type != nullptr && r.string(*type, "model.type") != "BPE")
     r.fail("model.type", "is '" + type->get<std::string>() + "'; mdrl reads byte-level BPE tokenizers only (\"BPE\")");
@@ -253,6 +285,7 @@ BpeModel read_model(const Reader& r, const json& model) {
   std::vector<std::pair<std::string, TokenId>> entries;
   entries.reserve(vocab.size());
   for (const auto& [tok, id] : vocab.items()) entries.emplace_back(tok, r.id(id, "model.vocab[" + json(tok).dump() + "]"));
+  check_id_range(r, entries, added);
   const json* merges = r.get(model, "model", "merges");
   const auto pairs = merges ? read_merges(r, *merges) : std::vector<std::pair<std::string, std::string>>{};
 
@@ -278,8 +311,8 @@ std::vector<AddedToken> read_added_tokens(const Reader& r, const json& root) {
     const json& e = (*list)[i];
     const std::string path = Reader::at("added_tokens", i);
     AddedToken t;
-    t.id = r.id(r.require(e, path, "id"), Reader::join(path, "id"));
     t.content = r.string(r.require(e, path, "content"), Reader::join(path, "content"));
+    t.id = r.id(r.require(e, path, "id"), Reader::join(path, "id"), t.content);
     if (t.content.empty()) r.fail(Reader::join(path, "content"), "is empty");
     t.special = r.flag(e, path, "special", false);
     t.normalized = r.flag(e, path, "normalized", !t.special);
@@ -305,8 +338,10 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, const std::strin
   if (!root.is_object()) r.fail("the top level", "must be a JSON object");
   auto impl = std::make_shared<Impl>();
   impl->source = source;
-  impl->model = read_model(r, r.require(root, "", "model"));
-  impl->added = AddedVocabulary(read_added_tokens(r, root));
+  const json& model = r.require(root, "", "model");
+  auto added = read_added_tokens(r, root);
+  impl->model = read_model(r, model, added);
+  impl->added = AddedVocabulary(std::move(added));
 
   std::vector<NormalizationForm> forms;
   if (const json* n = r.get(root, "", "normalizer")) read_normalizer(r, *n, "normalizer", forms);

@@ -1,5 +1,5 @@
 // `mdrl tokenize` as a user runs it: ids and pieces of a text, the chat and eval prompt forms,
-// decoding ids, and the errors for a missing tokenizer or missing arguments.
+// decoding ids, and the errors for a missing tokenizer, missing arguments or unknown ids.
 #include <boost/test/unit_test.hpp>
 
 #include "test_support.hpp"
@@ -46,6 +46,13 @@ BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
   const auto bad_id = run_mdrl("tokenize --tokenize.decode=true 12x");
   BOOST_TEST(bad_id.status == 2, bad_id.output);
   BOOST_TEST(has(bad_id.output, "'12x' is not a token id"), bad_id.output);
+  // Ids of another tokenizer (LLaDA's "hello world") used to print an empty line and exit 0.
+  const auto oov = run_mdrl("tokenize --tokenize.decode=true 25752,1931");
+  BOOST_TEST(oov.status == 2, oov.output);
+  BOOST_TEST(has(oov.output,
+                 "token id 25752 is not in the vocabulary of builtin:byte_level tokenizer.json, which has "
+                 "262 ids (0 to 261)"),
+             oov.output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -121,6 +121,84 @@ BOOST_AUTO_TEST_CASE(eoser_delays_eos_in_generate) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(low_confidence_is_the_float32_softmax_of_the_sampled_token) {
+  // Near p = 1, exp(l[x0] - logsumexp(l)) in f32 rounds on the scale of the logits (ulp(30) ~ 2e-6)
+  // while the reference's softmax(l)[x0] rounds on the scale of p (ulp ~ 6e-8), so near-ties can
+  // resolve differently. Among random rows with a dominant logit near 30, find two that the two
+  // formulas order oppositely; the step must pick the one float32 torch::softmax ranks first.
+  const int64_t V = 64, N = 256;
+  auto rows = torch::randn({N, V}, gen_of(31)).mul_(0.5).add_(18.0);
+  rows.select(1, 0).copy_(torch::rand({N}, gen_of(32)).mul_(0.01).add_(30.0));
+  const auto x0 = rows.argmax(-1, true);  // [N, 1]
+  const auto soft = torch::softmax(rows, -1).gather(-1, x0).squeeze(-1);
+  const auto old = (rows.gather(-1, x0) - rows.logsumexp(-1, true)).exp().squeeze(-1);
+  const auto s = soft.accessor<float, 1>(), o = old.accessor<float, 1>();
+  int64_t hi = -1, lo = -1;
+  for (int64_t i = 0; i < N && hi < 0; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      if (s[i] > s[j] && o[i] < o[j]) {
+        hi = i, lo = j;
+        break;
+      }
+  BOOST_REQUIRE_MESSAGE(hi >= 0, "no pair of rows that the two formulas order differently");
+  for (const bool hi_first : {true, false}) {
+    const auto logits = torch::stack(hi_first ? std::vector{rows[hi], rows[lo]} : std::vector{rows[lo], rows[hi]})
+                            .unsqueeze(0);          // [1, 2, V]
+    auto x = torch::full({1, 2}, V, torch::kLong);  // mask id V: outside the logits, no column is cut
+    StepSettings st;
+    st.mask_id = V;
+    auto gen = gen_of(33);
+    const auto r = unmask_step(x, logits.clone(), 0, 2, torch::tensor({1}, torch::kLong), st, gen);
+    const auto want = torch::softmax(logits, -1).gather(-1, logits.argmax(-1, true)).squeeze(-1);  // [1, 2]
+    BOOST_TEST(r.selected[0][hi_first ? 0 : 1].item<bool>(), "the step picked the row exp(l - logsumexp) ranks first");
+    BOOST_TEST(r.selected[0].eq(want[0].eq(want[0].max())).all().item<bool>());
+    BOOST_TEST(torch::equal(r.confidence, want));
+  }
+  // Chunks of rows (here 3 rows of V per softmax call) give the same numbers, in f32 and f64.
+  const auto many = rows.view({16, 16, V});
+  const auto idx = many.argmax(-1);
+  for (const auto prec : {Precision::F32, Precision::F64}) {
+    const auto dtype = prec == Precision::F64 ? torch::kDouble : torch::kFloat;
+    const auto whole = torch::softmax(many.to(dtype), -1).gather(-1, idx.unsqueeze(-1)).squeeze(-1);
+    BOOST_TEST(torch::equal(sampled_probability(many, idx, prec, 3 * V), whole));
+    BOOST_TEST(torch::equal(sampled_probability(many, idx, prec), whole));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(prompt_masks_are_filled_as_in_the_reference) {
+  // Spec §1.1: the mask covers the whole sequence and only positions right of the window are cut,
+  // so a mask token in the prompt is eligible at every step; the quota (§1.2) counts the window's
+  // masks only. A confident prompt mask therefore takes a slot, and one completion position stays
+  // masked; an unconfident one stays masked itself. P = 3 with a mask at 1, L = 4.
+  const int64_t P = 3, L = 4;
+  for (const bool diffusion : {true, false}) {
+    for (const bool confident : {true, false}) {
+      auto table = torch::zeros({P + L, kV});
+      table[1][3] = confident ? 9.0 : 0.5;  // the prompt mask's candidate, token 3
+      for (int64_t j = 0; j < L; ++j) table[P + j][j] = 2.0 + static_cast<double>(j);  // rising with j
+      auto den = test::static_denoiser(table, kMask, kEos);
+      DecodeConfig cfg;
+      cfg.gen_length = L, cfg.steps = 2;
+      cfg.schedule = diffusion ? Schedule::Diffusion : Schedule::SemiAr;
+      cfg.block_length = 2;  // semi-AR: 2 blocks of 2, one step each
+      auto gen = gen_of(1);
+      const auto r = generate(den, left_pad({{1, kMask, 2}}, kEos), cfg, make_plan(cfg), gen);
+      BOOST_TEST(r.sequences[0][1].item<int64_t>() == (confident ? 3 : kMask));
+      // Diffusion, counts [2, 2]: step 0 takes the prompt mask and j = 3, step 1 j = 2 and 1.
+      // Semi-AR, count 2 per block: block 0 the prompt mask and j = 1, block 1 j = 3 and 2 (j = 0,
+      // left of the window now, is still eligible but less confident).
+      const std::vector<int64_t> want =
+          diffusion ? (confident ? std::vector<int64_t>{-1, 1, 1, 0} : std::vector<int64_t>{1, 1, 0, 0})
+                    : (confident ? std::vector<int64_t>{-1, 0, 1, 1} : std::vector<int64_t>{0, 0, 1, 1});
+      for (int64_t j = 0; j < L; ++j) {
+        BOOST_TEST(r.trace.step_map[0][j].item<int64_t>() == want[static_cast<size_t>(j)]);
+        BOOST_TEST(r.completion[0][j].item<int64_t>() == (want[static_cast<size_t>(j)] < 0 ? kMask : j));
+      }
+      BOOST_TEST(r.trace.step_counts.sum().item<int64_t>() == (confident ? L - 1 : L));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(gumbel_sampling_distribution) {
   // x0 ~ softmax(l / T): chi-square over 40000 draws, 4 degrees of freedom (p = 0.001: 18.47).
   const std::vector<double> l = {1.0, 0.5, 0.0, -0.5, 2.0};

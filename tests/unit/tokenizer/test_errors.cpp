@@ -113,6 +113,43 @@ BOOST_AUTO_TEST_CASE(added_tokens) {
   expect([](json& j) { j["added_tokens"][0]["special"] = "yes"; }, "bad.json: added_tokens[0].special must be true or false");
 }
 
+BOOST_AUTO_TEST_CASE(token_ids_are_bounded) {
+  // The by-id tables are dense: id 2^31 - 1 used to overflow its size (a write out of bounds), 2^30
+  // gave a bare std::bad_alloc and 10^8 took 10 GB and 15 s. Each is refused before any table is
+  // allocated, naming the field, the token and the id.
+  for (const int64_t id : {int64_t{2147483647}, int64_t{1} << 30, int64_t{100000000}}) {
+    const std::string n = std::to_string(id);
+    expect([&](json& j) { j["model"]["vocab"]["zz"] = id; },
+           "bad.json: model.vocab[\"zz\"] is " + n + ", above the largest token id mdrl accepts, 16777215 (2^24 - 1");
+    expect([&](json& j) { j["added_tokens"][0]["id"] = id; },
+           "bad.json: added_tokens[0].id is " + n + " (token \"<|startoftext|>\"), above the largest token id");
+  }
+  expect([](json& j) { j["model"]["vocab"]["zz"] = -1; },
+         "bad.json: model.vocab[\"zz\"] must be a token id (an integer from 0 to 16777215), not -1");
+  expect([](json& j) { j["added_tokens"][0]["id"] = -1; },
+         "bad.json: added_tokens[0].id must be a token id (an integer from 0 to 16777215), not -1 (token "
+         "\"<|startoftext|>\")");
+  // Below the maximum but far beyond the 262 tokens present (256 bytes + 6 added tokens).
+  expect([](json& j) { j["added_tokens"][5]["id"] = 10000000; },
+         "bad.json: added_tokens[5].id is 10000000 (token \"<|eot_id|>\"), but the file has only 262 tokens; mdrl's "
+         "tables are indexed by id, so ids must stay below 2 x tokens + 131072 = 131596");
+  expect([](json& j) { j["model"]["vocab"]["zz"] = 10000000; },
+         "bad.json: model.vocab[\"zz\"] is 10000000, but the file has only 263 tokens");
+  // Gaps as in LLaDA (added tokens at 126080 and up, the mask at 126336) load, even over a small
+  // vocabulary, up to the bound.
+  json j = base();
+  for (size_t i = 0; i < j["added_tokens"].size(); ++i) j["added_tokens"][i]["id"] = 126080 + static_cast<int64_t>(i);
+  j["added_tokens"][2]["id"] = 126336;
+  const auto tok = Tokenizer::from_json(j.dump(), "gaps.json");
+  BOOST_TEST(tok.token_to_id("<|mdm_mask|>").value() == 126336);
+  BOOST_TEST(tok.vocab_size() == 126337);
+  BOOST_TEST(tok.decode(tok.encode("a<|endoftext|>")) == "a<|endoftext|>");
+  j["added_tokens"][2]["id"] = 131595;
+  BOOST_TEST(Tokenizer::from_json(j.dump(), "edge.json").vocab_size() == 131596);
+  j["added_tokens"][2]["id"] = 131596;
+  BOOST_TEST(has(error_of(j), "added_tokens[2].id is 131596"));
+}
+
 BOOST_AUTO_TEST_CASE(tokenizer_config) {
   BOOST_TEST(has(error_of(base(), R"({"bos_token": "<nope>"})"),
                  "bad_config.json: bos_token is '<nope>', which is not a token of bad.json"));
