@@ -1,6 +1,7 @@
 // [train] options (train_config.hpp).
 #include "train/train_config.hpp"
 
+#include <cmath>
 #include <string>
 
 #include "config/options.hpp"
@@ -29,6 +30,9 @@ void TrainConfig::add_options(config::Options& opts) {
                 "learning-rate schedule after the warmup (Hugging Face semantics; linear and cosine decay to 0 at the "
                 "last step)")
       .add("warmup_steps", warmup_steps, "optimizer steps of linear warmup from 0")
+      .add("warmup_ratio", warmup_ratio,
+           "warmup as a share of the run's optimizer steps, ceil(ratio x steps), when warmup_steps is 0 (HF semantics; "
+           "the RL recipes' 1e-4)")
       .add("weight_decay", weight_decay, "AdamW decoupled weight decay")
       .add("decay_1d", decay_1d,
            "apply weight decay to 1-D parameters (norm weights) too; LoRA factors are 2-D and always decayed")
@@ -54,6 +58,11 @@ void TrainConfig::add_options(config::Options& opts) {
   opts.add_validator([this] { validate(); });
 }
 
+int64_t TrainConfig::warmup_for(int64_t total) const {
+  if (warmup_steps > 0 || warmup_ratio <= 0) return warmup_steps;
+  return static_cast<int64_t>(std::ceil(warmup_ratio * static_cast<double>(total)));
+}
+
 void TrainConfig::validate() const {
   auto positive = [](const char* name, double v, bool allow_zero) {
     MDRL_CHECK(allow_zero ? v >= 0 : v > 0, core::ConfigError,
@@ -62,6 +71,8 @@ void TrainConfig::validate() const {
   };
   positive("lr", lr, true);
   positive("warmup_steps", static_cast<double>(warmup_steps), true);
+  MDRL_CHECK(warmup_ratio >= 0 && warmup_ratio <= 1, core::ConfigError,
+             "train.warmup_ratio = " + std::to_string(warmup_ratio) + "; use [0, 1]");
   positive("weight_decay", weight_decay, true);
   positive("eps", eps, false);
   positive("max_grad_norm", max_grad_norm, true);

@@ -21,6 +21,7 @@ struct TrainConfig {
   double lr = 1e-5;
   ScheduleKind schedule = ScheduleKind::Linear;
   int64_t warmup_steps = 0;
+  double warmup_ratio = 0;  // HF: warmup = ceil(ratio * total steps) when warmup_steps is 0
   double weight_decay = 0.1;
   bool decay_1d = false;  // also decay 1-D parameters (norm weights, biases)
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -36,6 +37,9 @@ struct TrainConfig {
   bool resume = true;        // continue from the newest checkpoint in run.dir when there is one
   // Options allowed to differ from the checkpoint's on resume (train/resume_check.hpp).
   std::vector<std::string> resume_override;
+
+  // The warmup in optimizer steps for a run of `total` steps: warmup_steps, else ceil(warmup_ratio x total).
+  int64_t warmup_for(int64_t total) const;
 
   void add_options(config::Options& opts);
   void validate() const;

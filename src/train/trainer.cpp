@@ -28,7 +28,7 @@ Trainer::Trainer(const TrainConfig& cfg, NamedParams trainable, dist::TensorColl
 Trainer::~Trainer() = default;
 
 double Trainer::lr_at(int64_t step) const {
-  return scheduled_lr(cfg_.schedule, cfg_.lr, step, cfg_.warmup_steps, total_steps_);
+  return scheduled_lr(cfg_.schedule, cfg_.lr, step, cfg_.warmup_for(total_steps_), total_steps_);
 }
 
 OptimizerStepResult Trainer::optimizer_step() {
@@ -48,7 +48,7 @@ void Trainer::fill(io::CheckpointState& state) const {
   state.optimizer_tensors = opt_.state_tensors();
   state.optimizer_scalars = opt_.state_scalars();
   state.schedule_scalars = {{"peak_lr", cfg_.lr},
-                            {"warmup_steps", static_cast<double>(cfg_.warmup_steps)},
+                            {"warmup_steps", static_cast<double>(cfg_.warmup_for(total_steps_))},
                             {"total_steps", static_cast<double>(total_steps_)},
                             {"next_lr", lr_at(opt_.steps())}};
 }
