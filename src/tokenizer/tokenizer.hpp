@@ -38,7 +38,7 @@ class Tokenizer {
 
   // `path`: a tokenizer.json file, a folder holding tokenizer.json (a Hugging Face checkpoint
   // folder), or kBuiltinByteLevel. tokenizer_config.json beside tokenizer.json is read when present.
-  // Throws core::IoError (missing files) or core::FormatError (naming the file and the field).
+  // Throws core::InputError (missing files) or core::FormatError (naming the file and the field).
   static Tokenizer load(const std::string& path);
   // From text already in memory; `source` names it in messages. `config_json` may be empty.
   static Tokenizer from_json(std::string_view tokenizer_json, const std::string& source,

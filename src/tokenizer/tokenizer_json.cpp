@@ -378,7 +378,7 @@ namespace {
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
-  MDRL_CHECK(in.good(), core::IoError, "cannot open " + p.string() + " for reading");
+  MDRL_CHECK(in.good(), core::InputError, "cannot open " + p.string() + " for reading");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -394,7 +394,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
   fs::path file = path;
   std::error_code ec;
   if (fs::is_directory(file, ec)) file /= "tokenizer.json";
-  MDRL_CHECK(fs::is_regular_file(file, ec), core::IoError,
+  MDRL_CHECK(fs::is_regular_file(file, ec), core::InputError,
              "tokenizer file " + file.string() + " does not exist; give a tokenizer.json file or a folder holding one "
                                                  "(tokenizer.path), or '" + std::string(kBuiltinByteLevel) + "'");
   const fs::path config = file.parent_path() / "tokenizer_config.json";

@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(missing_files_and_bad_options) {
   try {
     Tokenizer::load((dir.path() / "nothing.json").string());
     BOOST_FAIL("no error");
-  } catch (const core::IoError& e) {
+  } catch (const core::InputError& e) {
     BOOST_TEST(has(e.what(), "nothing.json does not exist"), e.what());
   }
   const std::string path = dir.write("tokenizer.json", "[]");
