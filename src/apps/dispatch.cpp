@@ -8,6 +8,7 @@
 #include "apps/mode_info.hpp"
 #include "apps/mode_score.hpp"
 #include "apps/mode_setup.hpp"
+#include "apps/mode_rl.hpp"
 #include "apps/mode_sft.hpp"
 #include "apps/mode_tokenize.hpp"
 #include "config/run_config.hpp"
@@ -76,6 +77,7 @@ int dispatch(const dist::MpiEnv& env, const std::vector<std::string>& args) {
     if (name == "score") return run_score(env, rest);
     if (name == "generate") return run_generate(env, rest);
     if (name == "sft") return run_sft(env, rest);
+    if (name == "diffu-grpo" || name == "one-step-grpo") return run_rl(env, name, rest);
     try {
       return run_pending(env, m, rest);
     } catch (const core::NotImplementedError& e) {

@@ -5,6 +5,7 @@
 #include "apps/dispatch.hpp"
 #include "apps/mode_export.hpp"
 #include "apps/mode_score.hpp"
+#include "apps/mode_rl.hpp"
 #include "apps/mode_sft.hpp"
 #include "sft/sft_loop.hpp"
 #include "apps/mode_generate.hpp"
@@ -27,9 +28,9 @@ namespace mdrl::apps {
 const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> kModes = {
       {"sft", "masked-diffusion supervised fine-tuning", nullptr},
-      {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", "the GRPO issue"},
-      {"one-step-grpo", "one-step GRPO reinforcement learning", "the GRPO issue"},
-      {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", "the GRPO issue"},
+      {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", nullptr},
+      {"one-step-grpo", "one-step GRPO reinforcement learning", nullptr},
+      {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", "RL part 2"},
       {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", "the evaluation issue"},
       {"generate", "decode prompts, with a live view of unmasking", nullptr},
       {"score", "score generation files (ours and the reference tools' JSON)", nullptr},
@@ -75,8 +76,11 @@ AllOptions collect_all_options() {
   sft::SftSettings sft_settings;
   config::Options sft_opts("sft");
   add_sft_options(sft_opts, sft_settings);
+  rl::RlSettings rl_settings;
+  config::Options rl_opts("rl");
+  add_rl_mode_options(rl_opts, rl_settings);
   AllOptions all;
-  for (const auto* o : {&opts, &sft_opts}) {
+  for (const auto* o : {&opts, &sft_opts, &rl_opts}) {
     for (const auto& n : o->section_names()) all.sections.insert(n);
     for (const auto& i : o->options()) all.keys.insert(i.key);
   }

@@ -1,0 +1,123 @@
+// `mdrl diffu-grpo` / `mdrl one-step-grpo` from the command line under `mpirun -np 2`: a short run
+// on the tiny preset writes metrics, trajectories and final weights; a run stopped in the middle of
+// a mu-cycle (STOP file) and rerun equals an uninterrupted run (weights bytes, metrics rows,
+// trajectory contents); bad settings exit 2 naming the option and the valid values.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+using namespace mdrl::test;
+namespace fs = std::filesystem;
+
+namespace {
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A tiny random-init model on generated Sudoku: 2 groups of 2 per micro-batch, mu = 2.
+const std::string kTiny =
+    " --model.preset=tiny --rl.task=sudoku --rl.prompt_style=bare --tasks.generated_count=64"
+    " --grpo.num_generations=2 --grpo.num_iterations=2 --train.batch_size=4 --train.grad_accum=2"
+    " --train.lr=1e-3 --decode.gen_length=16 --decode.block_length=16 --decode.steps=8 --log.level=warn";
+
+CommandResult mpirun2(const std::string& args) {
+  return run_command(env_or_throw("MPIEXEC") + " -np 2 --oversubscribe --bind-to none " + env_or_throw("MDRL_EXE") +
+                     " " + args);
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// metrics.jsonl rows without the timing fields (which differ from run to run).
+std::vector<nlohmann::json> metric_rows(const fs::path& run) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(run / "metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* k : {"rollout_s", "logp_s", "train_s", "tokens_per_s", "ms_per_step", "eta_s", "time"}) j.erase(k);
+    rows.push_back(j);
+  }
+  return rows;
+}
+
+// Every dataset of the run's trajectory files, as text (h5py through the project's Python).
+std::string trajectory_dump(const fs::path& run) {
+  const std::string py =
+      "import h5py, sys, glob, numpy as np\n"
+      "for f in sorted(glob.glob(sys.argv[1] + '/trajectories/*.h5')):\n"
+      "  h = h5py.File(f, 'r')\n"
+      "  def show(name, obj):\n"
+      "    if isinstance(obj, h5py.Dataset): print(name, obj.shape, np.asarray(obj[()]).tobytes().hex())\n"
+      "  h.visititems(show)\n";
+  const auto r = run_command("'" + env_or_throw("MDRL_PYTHON") + "' -c \"" + py + "\" " + run.string());
+  BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+  return r.output;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(rl_cli)
+
+BOOST_AUTO_TEST_CASE(diffu_grpo_runs_on_two_ranks) {
+  TempDir dir;
+  const auto run = dir.path() / "run";
+  const auto r = mpirun2("diffu-grpo --run.dir=" + run.string() + " --train.max_steps=4" + kTiny);
+  BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+  const auto rows = metric_rows(run);
+  BOOST_REQUIRE_EQUAL(rows.size(), 4u);
+  for (const auto& row : rows)
+    for (const char* k : {"reward", "rewards/sudoku", "reward_std", "zero_std_ratio", "kl", "clip_ratio", "loss", "lr",
+                          "grad_norm", "completion_length", "eos_share"})
+      BOOST_TEST(row.contains(k), k << " in " << row.dump());
+  BOOST_TEST(rows[0]["rollout_reuse"] == 0);
+  BOOST_TEST(rows[1]["rollout_reuse"] == 1);
+  BOOST_TEST(rows[1]["reward"] == rows[0]["reward"]);  // the same rollout, used twice
+  BOOST_TEST(rows[0]["clip_ratio"] == 0.0);            // first iteration: ratio exactly 1
+  BOOST_TEST(fs::exists(run / "final" / "model.safetensors"));
+  BOOST_TEST(!trajectory_dump(run).empty());
+}
+
+BOOST_AUTO_TEST_CASE(stop_mid_mu_cycle_then_rerun_equals_straight_run) {
+  for (const std::string mode : {"diffu-grpo", "one-step-grpo"}) {
+    TempDir dir;
+    const auto straight = dir.path() / "straight", split = dir.path() / "split";
+    const std::string args = " --train.max_steps=4 --checkpoint.every=0" + kTiny;
+    const auto a = mpirun2(mode + " --run.dir=" + straight.string() + args);
+    BOOST_REQUIRE_MESSAGE(a.status == 0, a.output);
+    fs::create_directories(split);
+    std::ofstream(split / "STOP").close();  // stops after step 1: the rollout's second use is still due
+    const auto b1 = mpirun2(mode + " --run.dir=" + split.string() + args + " --log.level=info");
+    BOOST_REQUIRE_MESSAGE(b1.status == 0, b1.output);
+    BOOST_TEST(has(b1.output, "stopping after step 1"), b1.output);
+    BOOST_TEST(!fs::exists(split / "final"));
+    const auto b2 = mpirun2(mode + " --run.dir=" + split.string() + args + " --log.level=info");
+    BOOST_REQUIRE_MESSAGE(b2.status == 0, b2.output);
+    BOOST_TEST(has(b2.output, "resumed from"), b2.output);
+    BOOST_TEST((read_file(straight / "final" / "model.safetensors") == read_file(split / "final" / "model.safetensors")),
+               mode);
+    BOOST_TEST((metric_rows(straight) == metric_rows(split)), mode);
+    BOOST_TEST((trajectory_dump(straight) == trajectory_dump(split)), mode);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_settings_exit_2_naming_the_option) {
+  TempDir dir;
+  const std::string run = " --run.dir=" + (dir.path() / "run").string();
+  const auto g = run_mdrl("diffu-grpo" + run + kTiny + " --grpo.num_generations=3");
+  BOOST_TEST(g.status == 2, g.output);
+  BOOST_TEST(has(g.output, "grpo.num_generations"), g.output);
+  BOOST_TEST(has(g.output, "2, 4"), g.output);  // the values that divide train.batch_size = 4
+  const auto t = run_mdrl("one-step-grpo" + run + kTiny + " --rl.task=chess");
+  BOOST_TEST(t.status == 2, t.output);
+  BOOST_TEST(has(t.output, "rl.task"), t.output);
+  BOOST_TEST(has(t.output, "sudoku"), t.output);
+  const auto d = run_mdrl("diffu-grpo" + run + kTiny + " --decode.block_length=5");
+  BOOST_TEST(d.status == 2, d.output);
+  BOOST_TEST(has(d.output, "decode.block_length"), d.output);
+  BOOST_TEST(!fs::exists(dir.path() / "run" / "checkpoints"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
