@@ -3,14 +3,7 @@
 #include <cctype>
 #include <iostream>
 
-#include "apps/mode_export.hpp"
-#include "apps/mode_generate.hpp"
-#include "apps/mode_info.hpp"
-#include "apps/mode_score.hpp"
 #include "apps/mode_setup.hpp"
-#include "apps/mode_rl.hpp"
-#include "apps/mode_sft.hpp"
-#include "apps/mode_tokenize.hpp"
 #include "config/run_config.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
@@ -71,13 +64,7 @@ int dispatch(const dist::MpiEnv& env, const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const auto& m : modes()) {
     if (name != m.name) continue;
-    if (name == "info") return run_info(env, rest);
-    if (name == "tokenize") return run_tokenize(env, rest);
-    if (name == "export") return run_export(env, rest);
-    if (name == "score") return run_score(env, rest);
-    if (name == "generate") return run_generate(env, rest);
-    if (name == "sft") return run_sft(env, rest);
-    if (name == "diffu-grpo" || name == "one-step-grpo") return run_rl(env, name, rest);
+    if (m.run != nullptr) return m.run(env, name, rest);
     try {
       return run_pending(env, m, rest);
     } catch (const core::NotImplementedError& e) {

@@ -4,6 +4,7 @@
 
 #include "apps/dispatch.hpp"
 #include "apps/mode_export.hpp"
+#include "apps/mode_info.hpp"
 #include "apps/mode_score.hpp"
 #include "apps/mode_rl.hpp"
 #include "apps/mode_sft.hpp"
@@ -26,18 +27,22 @@
 namespace mdrl::apps {
 
 const std::vector<ModeInfo>& modes() {
+  // Modes that need no mode name take it as unused.
+#define MDRL_MODE_RUN(fn) [](const dist::MpiEnv& env, const std::string&, const std::vector<std::string>& args) { return fn(env, args); }
   static const std::vector<ModeInfo> kModes = {
-      {"sft", "masked-diffusion supervised fine-tuning", nullptr},
-      {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", nullptr},
-      {"one-step-grpo", "one-step GRPO reinforcement learning", nullptr},
+      {"sft", "masked-diffusion supervised fine-tuning", nullptr, MDRL_MODE_RUN(run_sft)},
+      {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", nullptr, run_rl},
+      {"one-step-grpo", "one-step GRPO reinforcement learning", nullptr, run_rl},
       {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", "RL part 2"},
       {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", "the evaluation issue"},
-      {"generate", "decode prompts, with a live view of unmasking", nullptr},
-      {"score", "score generation files (ours and the reference tools' JSON)", nullptr},
-      {"export", "merged weights or a PEFT adapter as safetensors", nullptr},
-      {"tokenize", "encode text to token ids and pieces, or decode ids (tokenizer debugging)", nullptr},
-      {"info", "build, devices, MPI ranks and their placement", nullptr},
+      {"generate", "decode prompts, with a live view of unmasking", nullptr, MDRL_MODE_RUN(run_generate)},
+      {"score", "score generation files (ours and the reference tools' JSON)", nullptr, MDRL_MODE_RUN(run_score)},
+      {"export", "merged weights or a PEFT adapter as safetensors", nullptr, MDRL_MODE_RUN(run_export)},
+      {"tokenize", "encode text to token ids and pieces, or decode ids (tokenizer debugging)", nullptr,
+       MDRL_MODE_RUN(run_tokenize)},
+      {"info", "build, devices, MPI ranks and their placement", nullptr, MDRL_MODE_RUN(run_info)},
   };
+#undef MDRL_MODE_RUN
   return kModes;
 }
 

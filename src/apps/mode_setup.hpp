@@ -16,10 +16,13 @@ class MpiEnv;
 
 namespace mdrl::apps {
 
+// One row of the mode table: what --help lists and what dispatch runs.
+using ModeRun = int (*)(const dist::MpiEnv& env, const std::string& mode, const std::vector<std::string>& args);
 struct ModeInfo {
   const char* name;
   const char* summary;
-  const char* issue;  // where the mode is being built, when it is not yet in this build
+  const char* issue;  // where the mode is being built, when it is not yet in this build (run is null then)
+  ModeRun run = nullptr;
 };
 
 // The modes mdrl knows, in the order --help lists them.
