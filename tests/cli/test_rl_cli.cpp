@@ -103,6 +103,31 @@ BOOST_AUTO_TEST_CASE(stop_mid_mu_cycle_then_rerun_equals_straight_run) {
   }
 }
 
+// SIGTERM (as Slurm sends it) to both ranks wherever the run is, mid-mu-cycle or not: checkpoint,
+// exit 0; the rerun finishes with the weights, metrics and trajectories of a straight run.
+BOOST_AUTO_TEST_CASE(sigterm_to_the_ranks_then_rerun_equals_straight_run) {
+  TempDir dir;
+  const auto straight = dir.path() / "straight", split = dir.path() / "split";
+  const std::string args = " --train.max_steps=300 --checkpoint.every=0" + kTiny;
+  const auto a = mpirun2("one-step-grpo --run.dir=" + straight.string() + args);
+  BOOST_REQUIRE_MESSAGE(a.status == 0, a.output);
+  // The ranks' command lines start with the executable (mpirun's with "mpirun"): signal only them.
+  const std::string cmd = env_or_throw("MPIEXEC") + " -np 2 --oversubscribe --bind-to none " + env_or_throw("MDRL_EXE") +
+                          " one-step-grpo --run.dir=" + split.string() + args + " --log.level=info > " +
+                          (dir.path() / "b1.log").string() + " 2>&1 & for i in $(seq 600); do grep -q 'step 7/' " +
+                          (dir.path() / "b1.log").string() + " && break; sleep 0.05; done; pkill -TERM -f '^" +
+                          env_or_throw("MDRL_EXE") + " one-step-grpo --run.dir=" + split.string() + " '; wait";
+  const auto b1 = run_command(cmd);
+  const std::string log1 = read_file(dir.path() / "b1.log");
+  BOOST_TEST(b1.status == 0, log1);
+  BOOST_TEST(has(log1, "stopping after step"), log1);
+  const auto b2 = mpirun2("one-step-grpo --run.dir=" + split.string() + args);
+  BOOST_REQUIRE_MESSAGE(b2.status == 0, b2.output);
+  BOOST_TEST((read_file(straight / "final" / "model.safetensors") == read_file(split / "final" / "model.safetensors")));
+  BOOST_TEST((metric_rows(straight) == metric_rows(split)));
+  BOOST_TEST((trajectory_dump(straight) == trajectory_dump(split)));
+}
+
 BOOST_AUTO_TEST_CASE(bad_settings_exit_2_naming_the_option) {
   TempDir dir;
   const std::string run = " --run.dir=" + (dir.path() / "run").string();
