@@ -98,16 +98,9 @@ void add_rl_options(config::Options& opts, RlSettings& s) {
 
 namespace {
 
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-std::string sci(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2e", v);
-  return buf;
-}
+using train::StepLogger;
+constexpr auto fixed = &StepLogger::fixed;
+constexpr auto sci = &StepLogger::sci;
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }

@@ -147,16 +147,9 @@ EvalResult evaluate(Run& r, int64_t step) {
   return out;
 }
 
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-std::string sci(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2e", v);
-  return buf;
-}
+using train::StepLogger;
+constexpr auto fixed = &StepLogger::fixed;
+constexpr auto sci = &StepLogger::sci;
 
 }  // namespace
 

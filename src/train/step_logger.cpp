@@ -61,6 +61,18 @@ std::string StepLogger::format_rate(double v) {
   return buf;
 }
 
+std::string StepLogger::fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string StepLogger::sci(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2e", v);
+  return buf;
+}
+
 void StepLogger::report(int64_t step, const std::vector<std::pair<std::string, std::string>>& fields) {
   if (!enabled_) return;
   std::string line = "step " + std::to_string(step) + "/" + std::to_string(total_);

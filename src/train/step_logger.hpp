@@ -33,6 +33,8 @@ class StepLogger {
 
   static std::string format_duration(double seconds);  // "8m17s", "1h02m", "45s"
   static std::string format_rate(double per_second);   // "5.1k", "830", "1.2M"
+  static std::string fixed(double v, int digits);      // "%.*f": 0.1234
+  static std::string sci(double v);                    // "%.2e": 3.00e-06
 
  private:
   int64_t total_, every_, first_;
