@@ -15,6 +15,10 @@ void ModelConfig::add_options(config::Options& opts) {
   opts.section("model", "the LLaDA model")
       .add("preset", preset, "architecture preset when model.path is empty: " + core::join(preset_names(), ", "))
       .add("path", path, "Hugging Face checkpoint folder (config.json, model.safetensors[.index.json])")
+      .add("merge_adapter", merge_adapter,
+           "PEFT adapter folder merged into the base weights right after loading (the reference's adapter_path + "
+           "merge_and_unload: RL from an SFT adapter); [lora] then trains fresh adapters on the merged weights and "
+           "the KL reference is the merged model")
       .add_enum("dtype", dtype, {{"f32", DType::F32}, {"bf16", DType::BF16}},
                 "weight dtype; RMSNorm statistics and rotary embeddings are computed in f32 either way")
       .add("seed", seed, "seed of the random initialisation of presets; -1 = run.seed")
@@ -36,6 +40,9 @@ void ModelConfig::validate() const {
   MDRL_CHECK(path.empty() || std::filesystem::is_directory(path, ec), core::ConfigError,
              "model.path = '" + path + "' is not a folder; give a Hugging Face LLaDA folder (config.json + "
              "*.safetensors), or leave it empty to use model.preset");
+  MDRL_CHECK(merge_adapter.empty() || std::filesystem::is_directory(merge_adapter, ec), core::ConfigError,
+             "model.merge_adapter = '" + merge_adapter + "' is not a folder; give a PEFT adapter folder "
+             "(adapter_config.json + adapter_model.safetensors), or leave it empty");
 }
 
 void LoraConfig::add_options(config::Options& opts) {
@@ -71,6 +78,11 @@ LladaModel build_model(const ModelConfig& mc, const LoraConfig& lc, const torch:
   } else {
     model = LladaModel(preset(mc.preset), seed);
     model->to(device, mc.scalar_type());
+  }
+  if (!mc.merge_adapter.empty()) {
+    load_peft_adapter(*model, mc.merge_adapter, adapter_base_name(mc));
+    model->merge_lora();
+    for (auto& p : model->parameters()) p.set_requires_grad(true);  // a plain model again
   }
   if (!lc.adapter.empty()) {
     load_peft_adapter(*model, lc.adapter, adapter_base_name(mc));

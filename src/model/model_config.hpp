@@ -18,6 +18,7 @@ enum class DType { F32, BF16 };
 struct ModelConfig {
   std::string preset = "tiny";  // used when `path` is empty
   std::string path;             // Hugging Face checkpoint folder (config.json + safetensors)
+  std::string merge_adapter;    // PEFT adapter merged into the base weights at load (e.g. the SFT adapter)
   DType dtype = DType::F32;
   int64_t seed = -1;            // initialisation of presets; -1 = run.seed
   bool activation_checkpointing = false;

@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "model/hf_checkpoint.hpp"
 #include "model/llada.hpp"
+#include "model/model_config.hpp"
 #include "model/peft.hpp"
 #include "test_support.hpp"
 
@@ -363,6 +364,47 @@ BOOST_AUTO_TEST_CASE(adapter_base_names_are_compared) {
   const auto m = model::adapter_base_mismatch((a / "final").string(), (b / "final").string());
   BOOST_TEST(has(m, (a / "final").string()), m);
   BOOST_TEST(has(m, (b / "final").string()), m);
+}
+
+// model.merge_adapter (the reference's adapter_path + merge_and_unload): the SFT adapter merged
+// into the base at load; fresh [lora] adapters go on top and disabling them gives the merged model.
+BOOST_AUTO_TEST_CASE(merge_adapter_then_fresh_lora) {
+  test::TempDir dir;
+  torch::NoGradGuard g;
+  const auto ids = random_ids(2, 10);
+  model::ModelConfig mc;
+  mc.preset = "tiny";
+  mc.seed = 5;
+  model::LoraConfig none;
+  auto sft = model::build_model(mc, none, torch::kCPU, 0);
+  model::LoraSettings l;
+  l.rank = 4, l.alpha = 8, l.dropout = 0.0, l.targets = {"q_proj", "v_proj"};
+  sft->add_lora(l, 1);
+  for (auto& p : sft->trainable_parameters()) p.normal_(0, 0.1);
+  sft->eval();
+  const auto tuned = sft->forward(ids);
+  const auto folder = (dir.path() / "sft_adapter").string();
+  model::save_peft_adapter(*sft, folder, "preset:tiny");
+
+  mc.merge_adapter = folder;
+  auto merged = model::build_model(mc, none, torch::kCPU, 0);
+  merged->eval();
+  BOOST_TEST(!merged->has_lora());
+  BOOST_TEST(max_diff(merged->forward(ids), tuned) < 1e-5);
+  BOOST_TEST(merged->trainable_parameters().size() == merged->parameters().size());  // full fine-tuning
+
+  model::LoraConfig fresh;
+  fresh.settings = l;
+  fresh.settings.rank = 2;
+  auto rl = model::build_model(mc, fresh, torch::kCPU, 0);
+  rl->eval();
+  BOOST_TEST(rl->has_lora());
+  BOOST_TEST(rl->lora().rank == 2);
+  BOOST_TEST(max_diff(rl->forward(ids), tuned) < 1e-5);  // fresh B = 0
+  {
+    model::AdaptersDisabled off(*rl);
+    BOOST_TEST(max_diff(rl->forward(ids), tuned) < 1e-5);  // the reference: the merged SFT model
+  }
 }
 
 BOOST_AUTO_TEST_CASE(adapter_on_another_base_warns_and_misfit_shapes_name_both) {
