@@ -353,8 +353,10 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
       const auto st = algorithm->loss_and_backward(nets, buffer[k], ps.reuse, static_cast<int64_t>(k),
                                                    1.0 / static_cast<double>(s.train.grad_accum));
       f.loss += st.loss / static_cast<double>(s.train.grad_accum);
-      f.kl += st.kl / static_cast<double>(s.train.grad_accum);
-      f.clip += st.clip_ratio / static_cast<double>(s.train.grad_accum);
+      // KL and clip ratio as token sums: reduced over ranks into means over every token of the
+      // step, so they do not depend on how the rows are laid out over ranks and micro-batches.
+      f.kl += st.kl * st.tokens;
+      f.clip += st.clip_ratio * st.tokens;
       f.tokens += st.tokens;
     }
     const double train_s = seconds_since(t2);
@@ -362,8 +364,8 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
     // Rollout figures of the buffer (the same for its mu steps).
     dist::MetricReducer red;
     red.add("loss", f.loss);
-    red.add("kl", f.kl);
-    red.add("clip_ratio", f.clip);
+    red.add("kl", f.kl, dist::MetricKind::Sum);
+    red.add("clip_ratio", f.clip, dist::MetricKind::Sum);
     red.add("tokens", f.tokens, dist::MetricKind::Sum);
     torch::Tensor rewards = torch::cat([&] {
       std::vector<torch::Tensor> v;
@@ -390,7 +392,10 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
     red.add("rollout_s", rollout_s, dist::MetricKind::Max);
     red.add("logp_s", logp_s, dist::MetricKind::Max);
     red.add("train_s", train_s, dist::MetricKind::Max);
-    const auto v = red.reduce(env.world());
+    auto v = red.reduce(env.world());
+    const double all_tokens = std::max(1.0, v[3].second);
+    v[1].second /= all_tokens;  // kl
+    v[2].second /= all_tokens;  // clip_ratio
     MDRL_CHECK(std::isfinite(v[0].second), core::NumericError,
                "the loss is not finite at step " + std::to_string(step) +
                    " (no update applied, nothing saved); lower train.lr or check the rewards");
