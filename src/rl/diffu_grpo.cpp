@@ -45,7 +45,7 @@ void DiffuGrpo::prepare(const Policies& nets, RolloutBatch& batch, core::RngStre
     for (auto& s : batch.mask_seeds) s = seeds.next_u64();
 
   torch::NoGradGuard no_grad;
-  const auto attn = scoring_attention_mask(batch);  // [B, P + L]
+  const auto attn = scoring_attention_mask(batch, nets);  // [B, P + L]
   std::vector<torch::Tensor> inputs;                // mu x [B, P + L]
   for (const uint64_t s : batch.mask_seeds)
     inputs.push_back(perturbed_input(batch, s, cfg_.p_mask_prompt, nets.mask_id));
@@ -75,7 +75,7 @@ MicroBatchStats DiffuGrpo::loss_and_backward(const Policies& nets, const Rollout
              "diffu-GRPO: reference log-probs [mu, B, L] missing (prepare() not called?)");
   const int64_t idx = mask_index(reuse, micro);
   const auto logp = completion_logprobs(*nets.policy, input_for(batch, reuse, micro, nets.mask_id),
-                                        scoring_attention_mask(batch), batch.completion);  // [B, L]
+                                        scoring_attention_mask(batch, nets), batch.completion);  // [B, L]
   return objective_and_backward(cfg_, batch, logp, mu > 1 ? batch.old_logp[idx] : torch::Tensor(),
                                 cfg_.beta != 0.0 ? batch.ref_logp[idx] : torch::Tensor(), loss_scale);
 }

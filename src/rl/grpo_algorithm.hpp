@@ -24,6 +24,9 @@ struct Policies {
   model::LladaModelImpl* policy = nullptr;
   model::LladaModelImpl* reference = nullptr;
   int64_t mask_id = 0;
+  // decode.attention_mask = false (Q15): scoring forwards attend the left padding too, as the
+  // rollouts then do; by default pads are masked out of attention.
+  bool attend_padding = false;
 };
 
 // What one micro-batch's loss reports (token means over its valid completion tokens).

@@ -196,7 +196,8 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
     for (auto& p : reference->parameters()) p.set_requires_grad(false);
     reference->eval();
   }
-  const Policies nets{model.get(), reference ? reference.get() : nullptr, model->config().mask_token_id};
+  const Policies nets{model.get(), reference ? reference.get() : nullptr, model->config().mask_token_id,
+                      !s.decode.attention_mask};
   decode::LladaDenoiser denoiser(model);
   const auto plan = decode::make_plan(s.decode);
 

@@ -15,8 +15,9 @@ torch::Tensor one_step_input(const RolloutBatch& batch, int64_t mask_id) {
   return torch::cat({prompt.to(torch::kLong), masks.to(prompt.device())}, 1);  // [B, P + L]
 }
 
-torch::Tensor scoring_attention_mask(const RolloutBatch& batch) {
+torch::Tensor scoring_attention_mask(const RolloutBatch& batch, const Policies& nets) {
   const auto& pm = batch.prompt_mask;  // [B, P]
+  if (nets.attend_padding) return torch::ones({pm.size(0), pm.size(1) + batch.completion.size(1)}, pm.options().dtype(torch::kBool));
   const auto completion = torch::ones({pm.size(0), batch.completion.size(1)}, pm.options().dtype(torch::kBool));
   return torch::cat({pm.to(torch::kBool), completion}, 1);  // [B, P + L]
 }
@@ -79,7 +80,7 @@ void OneStepGrpo::prepare(const Policies& nets, RolloutBatch& batch, core::RngSt
   check_scorable(nets, batch, cfg_.beta);
   torch::NoGradGuard no_grad;
   const auto input = one_step_input(batch, nets.mask_id);  // [B, P + L]
-  const auto attn = scoring_attention_mask(batch);         // [B, P + L]
+  const auto attn = scoring_attention_mask(batch, nets);         // [B, P + L]
   const auto score = [&](model::LladaModelImpl& net) {
     return completion_logprobs(net, input, attn, batch.completion).to(torch::kCPU);  // [B, L]
   };
@@ -99,7 +100,7 @@ MicroBatchStats OneStepGrpo::loss_and_backward(const Policies& nets, const Rollo
   MDRL_CHECK(cfg_.beta == 0.0 || (batch.ref_logp.defined() && batch.ref_logp.sizes() == batch.completion.sizes()),
              core::InternalError, "one-step GRPO: reference log-probs [B, L] missing (prepare() not called?)");
   const auto logp = completion_logprobs(*nets.policy, one_step_input(batch, nets.mask_id),
-                                        scoring_attention_mask(batch), batch.completion);  // [B, L]
+                                        scoring_attention_mask(batch, nets), batch.completion);  // [B, L]
   return objective_and_backward(cfg_, batch, logp, cfg_.num_iterations > 1 ? batch.old_logp : torch::Tensor(),
                                 cfg_.beta != 0.0 ? batch.ref_logp : torch::Tensor(), loss_scale);
 }

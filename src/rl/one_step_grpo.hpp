@@ -23,7 +23,7 @@ torch::Tensor one_step_input(const RolloutBatch& batch, int64_t mask_id);
 
 // cat(prompt_mask, all true): [B, P + L] bool on the CPU. Left pads are never attended; the
 // completion is attended everywhere (it is all mask tokens, none of them padding).
-torch::Tensor scoring_attention_mask(const RolloutBatch& batch);
+torch::Tensor scoring_attention_mask(const RolloutBatch& batch, const Policies& nets);
 
 // The device of the network's parameters (where its inputs must go).
 torch::Device model_device(const model::LladaModelImpl& net);

@@ -171,6 +171,19 @@ BOOST_AUTO_TEST_CASE(perturbed_input_masks_the_prompt_only_where_real) {
       torch::equal(all.masked_select(real), torch::full({real.sum().item<int64_t>()}, c.mask_token_id, torch::kLong)));
 }
 
+// Scoring attends exactly what the rollouts attended: the real prompt tokens and the completion
+// by default; everything with decode.attention_mask = false (Q15, Policies::attend_padding).
+BOOST_AUTO_TEST_CASE(scoring_attention_follows_the_rollouts) {
+  const auto b = make_batch();
+  rl::Policies nets;
+  const auto masked = rl::scoring_attention_mask(b, nets);
+  BOOST_TEST(torch::equal(masked.narrow(1, 0, b.prompt_mask.size(1)), b.prompt_mask.to(torch::kBool)));
+  BOOST_TEST(masked.narrow(1, b.prompt_mask.size(1), b.completion.size(1)).all().item<bool>());
+  BOOST_TEST(!masked.all().item<bool>());  // the batch has left padding
+  nets.attend_padding = true;
+  BOOST_TEST(rl::scoring_attention_mask(b, nets).all().item<bool>());
+}
+
 BOOST_AUTO_TEST_CASE(diffu_prepare_scores_every_seed_on_its_own_mask) {
   const auto& c = tiny_config();
   auto policy = tiny(7), reference = tiny(8);
