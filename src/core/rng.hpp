@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mdrl::core {
 
@@ -37,6 +39,7 @@ inline constexpr uint64_t kEpochStride = uint64_t{1} << 32;  // DataOrder: epoch
 inline constexpr uint64_t kLoraInit = uint64_t{1} << 40;     // Init: LoRA A factors (base weights at 0)
 inline constexpr uint64_t kHeldOut = uint64_t{1} << 48;      // Masking / Sampling: held-out evaluation at kHeldOut + step
 inline constexpr uint64_t kPromptMask = uint64_t{1} << 52;   // Masking: diffu-GRPO per-iteration prompt-mask seeds
+inline constexpr uint64_t kHeldOutSplit = uint64_t{1} << 62; // DataOrder (rank 0): the one shuffle before a held-out split
 }  // namespace rng_block
 
 class RngStream {
@@ -82,5 +85,12 @@ class RngStream {
   std::array<uint32_t, 4> block_{};
   uint32_t used_ = 4;
 };
+
+// Fisher-Yates shuffle of `v` with draws from `rng` (the same order on every platform, unlike
+// std::shuffle, whose algorithm the standard leaves open).
+template <class T>
+void shuffle(std::vector<T>& v, RngStream& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(rng.uniform_int(i))]);
+}
 
 }  // namespace mdrl::core

@@ -115,49 +115,12 @@ TaskData load_task_data(const RlSettings& s, uint64_t seed) {
   TaskData d;
   d.task = &tasks::find_task(s.rl.task, "rl.task");
   auto all = tasks::training_examples(*d.task, s.tasks, seed);
-  core::RngStream rng(seed, 0, core::RngPurpose::DataOrder, uint64_t{1} << 62);
-  for (size_t i = all.size(); i > 1; --i) std::swap(all[i - 1], all[rng.uniform_int(i)]);
+  core::RngStream rng(seed, 0, core::RngPurpose::DataOrder, core::rng_block::kHeldOutSplit);  // as SFT's split
+  core::shuffle(all, rng);
   const auto n_eval = static_cast<size_t>(std::min<int64_t>(s.rl.eval_examples, static_cast<int64_t>(all.size()) / 2));
   d.held_out.assign(all.begin(), all.begin() + static_cast<long>(n_eval));
   d.train.assign(all.begin() + static_cast<long>(n_eval), all.end());
   return d;
-}
-
-// This rank's GA micro-batches of one step as one trajectory record: prompts left-padded to one
-// width (the padding is marked in prompt_mask, so it is not stored), everything else concatenated.
-io::TrajectoryBatch concat_trajectories(const std::vector<io::TrajectoryBatch>& parts) {
-  if (parts.size() == 1) return parts[0];
-  int64_t P = 0;
-  for (const auto& p : parts) P = std::max<int64_t>(P, p.prompt_ids.size(1));
-  io::TrajectoryBatch out = parts[0];
-  std::vector<torch::Tensor> ids, mask, comp, smap, conf, rws, rw, adv, gid, old;
-  bool have_old = true;
-  for (const auto& p : parts) {
-    const int64_t pad = P - p.prompt_ids.size(1);
-    ids.push_back(torch::constant_pad_nd(p.prompt_ids, {pad, 0}, 0));
-    const auto m = p.prompt_mask.defined() ? p.prompt_mask : torch::ones_like(p.prompt_ids, torch::kBool);
-    mask.push_back(torch::constant_pad_nd(m.to(torch::kUInt8), {pad, 0}, 0).to(torch::kBool));
-    comp.push_back(p.completion_ids);
-    smap.push_back(p.step_map);
-    conf.push_back(p.confidence);
-    rws.push_back(p.rewards);
-    rw.push_back(p.reward);
-    adv.push_back(p.advantage);
-    gid.push_back(p.group_id);
-    have_old = have_old && p.old_logprob.defined();
-    if (p.old_logprob.defined()) old.push_back(p.old_logprob);
-  }
-  out.prompt_ids = torch::cat(ids);
-  out.prompt_mask = torch::cat(mask);
-  out.completion_ids = torch::cat(comp);
-  out.step_map = torch::cat(smap);
-  out.confidence = torch::cat(conf);
-  out.rewards = torch::cat(rws);
-  out.reward = torch::cat(rw);
-  out.advantage = torch::cat(adv);
-  out.group_id = torch::cat(gid);
-  out.old_logprob = have_old ? torch::cat(old) : torch::Tensor();
-  return out;
 }
 
 // One step's figures, reduced over ranks.
@@ -260,8 +223,7 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
   const auto content = [&](const tasks::Example& ex) {
     return s.rl.prompt_style == RlConfig::PromptStyle::Bare ? data.task->eval_question(ex) : data.task->train_content(ex);
   };
-  core::RngStream placeholder(seed, rank, core::RngPurpose::Sampling);  // replaced before each rollout
-  at::Generator rollout_gen = decode::sampling_generator(placeholder, device);
+  at::Generator rollout_gen;  // set from the sampling stream before each rollout
   const RolloutInputs rin{denoiser, tok, chat, *data.task, data.train, s.tasks, s.decode, plan, g, rollout_gen, content};
 
   // In-training evaluation: the held-out prompts, decoded with [decode] at rl.eval_temperature,

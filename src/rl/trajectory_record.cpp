@@ -55,4 +55,41 @@ std::vector<std::string> reward_names(const tasks::Task& task, const tasks::Task
   return names;
 }
 
+// This rank's GA micro-batches of one step as one trajectory record: prompts left-padded to one
+// width (the padding is marked in prompt_mask, so it is not stored), everything else concatenated.
+io::TrajectoryBatch concat_trajectories(const std::vector<io::TrajectoryBatch>& parts) {
+  if (parts.size() == 1) return parts[0];
+  int64_t P = 0;
+  for (const auto& p : parts) P = std::max<int64_t>(P, p.prompt_ids.size(1));
+  io::TrajectoryBatch out = parts[0];
+  std::vector<torch::Tensor> ids, mask, comp, smap, conf, rws, rw, adv, gid, old;
+  bool have_old = true;
+  for (const auto& p : parts) {
+    const int64_t pad = P - p.prompt_ids.size(1);
+    ids.push_back(torch::constant_pad_nd(p.prompt_ids, {pad, 0}, 0));
+    const auto m = p.prompt_mask.defined() ? p.prompt_mask : torch::ones_like(p.prompt_ids, torch::kBool);
+    mask.push_back(torch::constant_pad_nd(m.to(torch::kUInt8), {pad, 0}, 0).to(torch::kBool));
+    comp.push_back(p.completion_ids);
+    smap.push_back(p.step_map);
+    conf.push_back(p.confidence);
+    rws.push_back(p.rewards);
+    rw.push_back(p.reward);
+    adv.push_back(p.advantage);
+    gid.push_back(p.group_id);
+    have_old = have_old && p.old_logprob.defined();
+    if (p.old_logprob.defined()) old.push_back(p.old_logprob);
+  }
+  out.prompt_ids = torch::cat(ids);
+  out.prompt_mask = torch::cat(mask);
+  out.completion_ids = torch::cat(comp);
+  out.step_map = torch::cat(smap);
+  out.confidence = torch::cat(conf);
+  out.rewards = torch::cat(rws);
+  out.reward = torch::cat(rw);
+  out.advantage = torch::cat(adv);
+  out.group_id = torch::cat(gid);
+  out.old_logprob = have_old ? torch::cat(old) : torch::Tensor();
+  return out;
+}
+
 }  // namespace mdrl::rl

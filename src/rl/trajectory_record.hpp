@@ -31,4 +31,8 @@ io::TrajectoryBatch to_trajectory(const RolloutBatch& batch, int64_t step, const
 // (io::TrajectoryMeta::reward_names).
 std::vector<std::string> reward_names(const tasks::Task& task, const tasks::TasksConfig& cfg);
 
+// Several records of one step (a rank's GA micro-batches) as one: prompts left-padded to one width
+// (the padding marked in prompt_mask, so it is not stored), everything else concatenated.
+io::TrajectoryBatch concat_trajectories(const std::vector<io::TrajectoryBatch>& parts);
+
 }  // namespace mdrl::rl

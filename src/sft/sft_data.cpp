@@ -192,8 +192,8 @@ SftDataset load_sft_data(const SftConfig& cfg, const tasks::TasksConfig& tasks_c
   MDRL_CHECK(!all.empty(), core::FormatError,
              "no usable SFT example in " + ds.source + " (" + ds.stats.describe() + "); check sft.max_length and the data");
   // Shuffle once with the run seed (its own block of the data-order stream), hold out the first part.
-  core::RngStream rng(run_seed, 0, core::RngPurpose::DataOrder, uint64_t{1} << 62);
-  for (size_t i = all.size() - 1; i > 0; --i) std::swap(all[i], all[rng.uniform_int(i + 1)]);
+  core::RngStream rng(run_seed, 0, core::RngPurpose::DataOrder, core::rng_block::kHeldOutSplit);
+  core::shuffle(all, rng);
   size_t n_eval = static_cast<size_t>(static_cast<double>(all.size()) * cfg.eval_fraction);
   if (cfg.eval_fraction > 0 && n_eval == 0 && all.size() > 1) n_eval = 1;
   ds.eval.assign(std::make_move_iterator(all.begin()), std::make_move_iterator(all.begin() + static_cast<long>(n_eval)));

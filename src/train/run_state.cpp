@@ -24,12 +24,9 @@ void RunState::add_sampler(const std::string& name, dist::ShardedSampler& sample
   add_sampler(name, [&sampler] { return sampler.state(); }, [&sampler](const auto& s) { sampler.restore(s); });
 }
 
-void RunState::add_counter(const std::string& name, int64_t& value) { counters_.emplace_back(name, &value); }
-
 void RunState::fill(io::CheckpointState& st) const {
   for (const auto& [name, s] : rngs_) st.rng.emplace_back(name, s->state());
   for (const auto& s : samplers_) st.samplers.emplace_back(s.name, s.get());
-  for (const auto& [name, v] : counters_) st.counters[name] = *v;
 }
 
 void RunState::restore(const io::CheckpointState& st) {
@@ -51,11 +48,6 @@ void RunState::restore(const io::CheckpointState& st) {
         found = true;
       }
     MDRL_CHECK(found, core::FormatError, where + " has no state of the data sampler '" + s.name + "'");
-  }
-  for (auto& [name, v] : counters_) {
-    const auto it = st.counters.find(name);
-    MDRL_CHECK(it != st.counters.end(), core::FormatError, where + " has no counter '" + name + "'");
-    *v = it->second;
   }
 }
 

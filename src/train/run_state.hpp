@@ -35,8 +35,6 @@ class RunState {
   void add_sampler(const std::string& name, std::function<dist::ShardedSampler::State()> get,
                    std::function<void(const dist::ShardedSampler::State&)> set);
   void add_sampler(const std::string& name, dist::ShardedSampler& sampler);
-  // Counters kept as checkpoint counters (e.g. "epoch").
-  void add_counter(const std::string& name, int64_t& value);
 
   void fill(io::CheckpointState& st) const;
   // core::FormatError naming the checkpoint and the entry when a registered name is missing.
@@ -50,7 +48,6 @@ class RunState {
     std::function<void(const dist::ShardedSampler::State&)> set;
   };
   std::vector<Sampler> samplers_;
-  std::vector<std::pair<std::string, int64_t*>> counters_;
 };
 
 // The model as checkpoints see it: what a resume requires of a checkpoint and what a save records.
