@@ -17,10 +17,12 @@ int run_rl(const dist::MpiEnv& env, const std::string& mode, const std::vector<s
   config::Options opts(mode);
   add_rl_mode_options(opts, s);
   log.add_options(opts);
-  const std::string what = mode == "diffu-grpo" ? "diffu-GRPO (d1, spec algorithms.md §2.1): prompt tokens masked with "
-                                                  "grpo.p_mask_prompt, all completion tokens masked, one forward"
-                                                : "one-step GRPO (spec §2.2): clean prompt, all completion tokens masked, "
-                                                  "one forward";
+  const std::string what =
+      mode == "diffu-grpo" ? "diffu-GRPO (d1, spec algorithms.md §2.1): prompt tokens masked with "
+                             "grpo.p_mask_prompt, all completion tokens masked, one forward"
+      : mode == "cj-grpo"  ? "CJ-GRPO (spec §2.3): the log-prob of every transition x_i -> x_{i+1} the sampler took,\n"
+                             "one forward and backward per decoding step (memory flat in the number of steps)"
+                           : "one-step GRPO (spec §2.2): clean prompt, all completion tokens masked, one forward";
   setup_mode(env, opts, args,
              "usage: mdrl " + mode + " [-c file.ini ...] [--section.key=value ...]\n\n"
              "GRPO-family RL of the [model] on rl.task: " + what + ". Rollouts with [decode], G completions per prompt\n"

@@ -33,7 +33,7 @@ const std::vector<ModeInfo>& modes() {
       {"sft", "masked-diffusion supervised fine-tuning", nullptr, MDRL_MODE_RUN(run_sft)},
       {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", nullptr, run_rl},
       {"one-step-grpo", "one-step GRPO reinforcement learning", nullptr, run_rl},
-      {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", "RL part 2"},
+      {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", nullptr, run_rl},
       {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", "the evaluation issue"},
       {"generate", "decode prompts, with a live view of unmasking", nullptr, MDRL_MODE_RUN(run_generate)},
       {"score", "score generation files (ours and the reference tools' JSON)", nullptr, MDRL_MODE_RUN(run_score)},

@@ -45,6 +45,8 @@ struct DecodeConfig {
   Precision noise_precision = Precision::F32;       // Gumbel noise (Q14)
   Precision confidence_precision = Precision::F32;  // softmax confidence (Q14)
   bool eos_stats = false;            // record how many EOS tokens each step unmasks
+  // Not an option: set by callers that need Trace::logp (CJ-GRPO's old log-probs from the rollout).
+  bool record_logp = false;
 
   void add_options(config::Options& opts);
   // Range checks and the decode plan; throws core::ConfigError naming the option and valid values.

@@ -84,9 +84,10 @@ DecodeResult generate(Denoiser& denoiser, const PromptBatch& prompts, const Deco
   settings.sample_mask_token = cfg.sample_mask_token;
   settings.noise_precision = cfg.noise_precision;
   settings.confidence_precision = cfg.confidence_precision;
+  settings.record_logp = cfg.record_logp;
 
   DecodeResult r;
-  r.trace = Trace::empty(B, L, plan.num_steps(), cfg.eos_stats, dev);
+  r.trace = Trace::empty(B, L, plan.num_steps(), cfg.eos_stats, dev, cfg.record_logp);
   for (const auto& block : plan.blocks) {
     const int64_t win_begin = P + block.begin, win_end = P + block.end;
     const auto nsteps = static_cast<int64_t>(block.steps.size());
@@ -127,7 +128,8 @@ DecodeResult generate(Denoiser& denoiser, const PromptBatch& prompts, const Deco
       // The trace covers the completion; prompt masks filled here show in `sequences` only.
       const int64_t c0 = std::max(lo, P);
       r.trace.record(st.index, c0 - P, s.transfer.narrow(1, c0 - lo, win_end - c0),
-                     s.confidence.narrow(1, c0 - lo, win_end - c0), x.narrow(1, c0, win_end - c0), settings.eos_ids);
+                     s.confidence.narrow(1, c0 - lo, win_end - c0), x.narrow(1, c0, win_end - c0), settings.eos_ids,
+                     s.logp.defined() ? s.logp.narrow(1, c0 - lo, win_end - c0) : torch::Tensor());
       if (observer) observer(st, x);
     }
   }

@@ -43,6 +43,20 @@ torch::Tensor sampled_probability(const torch::Tensor& logits, const torch::Tens
   return out.view(x0.sizes());
 }
 
+torch::Tensor log_normaliser(const torch::Tensor& logits, int64_t chunk_elements) {
+  // logits: [B, W, V]
+  const int64_t V = logits.size(-1);
+  const torch::Tensor flat = logits.reshape({-1, V});
+  const int64_t rows = flat.size(0);
+  const int64_t chunk = std::max<int64_t>(1, chunk_elements / std::max<int64_t>(V, 1));
+  torch::Tensor out = torch::empty({rows}, logits.options().dtype(torch::kFloat));
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t n = std::min(chunk, rows - r0);
+    out.narrow(0, r0, n).copy_(torch::logsumexp(flat.narrow(0, r0, n).to(torch::kFloat), -1));
+  }
+  return out.view(logits.sizes().slice(0, logits.dim() - 1));
+}
+
 torch::Tensor select_top_k(const torch::Tensor& confidence, const torch::Tensor& k) {
   // confidence: [B, W]; k: [B]
   const int64_t W = confidence.size(1);
@@ -69,6 +83,12 @@ StepResult unmask_step(torch::Tensor& x, torch::Tensor logits, int64_t offset, i
   torch::Tensor xw = x.narrow(1, offset, W);  // view into x
   const torch::Tensor masked = xw.eq(s.mask_id);
 
+  // The policy's log-normaliser over the whole vocabulary, before the mask id leaves the sampling
+  // (what a scoring forward's log-softmax computes); the sampled logit is unchanged by that.
+  torch::Tensor lse;  // [B, W] f32
+  if (s.record_logp) {
+    lse = log_normaliser(logits);
+  }
   if (!s.sample_mask_token && s.mask_id < logits.size(-1)) logits.select(-1, s.mask_id).fill_(kNegInf);
   const torch::Tensor x0 = gumbel_argmax(logits, s.temperature, s.noise_precision, gen);  // [B, W]
 
@@ -92,6 +112,7 @@ StepResult unmask_step(torch::Tensor& x, torch::Tensor logits, int64_t offset, i
   xw.copy_(torch::where(r.selected, x0, xw));
   r.transfer = r.selected.logical_and(x0.ne(s.mask_id));
   r.confidence = conf.to(torch::kFloat);
+  if (s.record_logp) r.logp = logits.gather(-1, x0.unsqueeze(-1)).squeeze(-1).to(torch::kFloat) - lse;
   return r;
 }
 

@@ -22,12 +22,15 @@ struct StepSettings {
   bool sample_mask_token = false;  // false: the mask id's logit is set to -inf before sampling
   Precision noise_precision = Precision::F32;
   Precision confidence_precision = Precision::F32;
+  bool record_logp = false;        // fill StepResult::logp
 };
 
 struct StepResult {
   torch::Tensor selected;    // [B, W] bool: positions the top-k picked (x was written there)
   torch::Tensor transfer;    // [B, W] bool: selected and no longer masked (the sampled token is not the mask id)
   torch::Tensor confidence;  // [B, W] f32: ranking score (EOSER-scaled; -inf where not eligible)
+  torch::Tensor logp;        // [B, W] f32: log_softmax(logits)[x0] over the whole vocabulary, before the
+                             // mask id is excluded from sampling; undefined unless record_logp
 };
 
 // Gumbel-max: argmax_v (logits - T ln(-ln u)), u ~ U[0,1) in `precision`, i.e. a sample from
@@ -43,6 +46,11 @@ torch::Tensor gumbel_argmax(const torch::Tensor& logits, double temperature, Pre
 // x0: [B, W] int64; returns [B, W].
 torch::Tensor sampled_probability(const torch::Tensor& logits, const torch::Tensor& x0, Precision precision,
                                   int64_t chunk_elements = int64_t{1} << 24);
+
+// logsumexp over the vocabulary in f32 (log_softmax(l)[v] = l[v] - this, as model::token_logprobs
+// computes it), in row chunks of at most `chunk_elements` logits (no [B, W, V] f32 temporary).
+// logits: [B, W, V]; returns [B, W] f32.
+torch::Tensor log_normaliser(const torch::Tensor& logits, int64_t chunk_elements = int64_t{1} << 24);
 
 // Per-row top-k: the k[b] positions of largest finite confidence in row b (fewer when the row has
 // fewer finite entries). confidence: [B, W]; k: [B] int64. Returns [B, W] bool.

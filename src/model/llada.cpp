@@ -129,6 +129,7 @@ RotaryTables LladaModelImpl::rope_for(int64_t T, const torch::Device& device) {
 
 torch::Tensor LladaModelImpl::hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask) {
   MDRL_CHECK(ids.dim() == 2, core::InternalError, "LLaDA input ids must be [B, T]");
+  ++forwards_;
   const int64_t T = ids.size(1);
   torch::Tensor x = wte(ids);
   const RotaryTables rope = rope_for(T, x.device());

@@ -70,6 +70,9 @@ class LladaModelImpl : public torch::nn::Module {
   // ids: [B, T] int64; attention_mask: [B, T] (bool or 0/1), undefined = attend everywhere.
   // Returns the final hidden states [B, T, d] after ln_f.
   torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask = {});
+  // Calls of hidden() so far (each is one forward of the whole stack, whatever the batch); the
+  // RL loop reports forwards per phase from it. Recomputation in backward is not counted.
+  int64_t forward_count() const { return forwards_; }
   // LM head on hidden [B, T, d] -> logits [B, T, V]; or only at positions [B, P] -> [B, P, V],
   // which is what the RL losses need (a [B, T, V] tensor is never built then).
   torch::Tensor logits(const torch::Tensor& hidden, const torch::Tensor& positions = {});
@@ -106,6 +109,7 @@ class LladaModelImpl : public torch::nn::Module {
   std::shared_ptr<AdapterSwitch> adapters_;
   LoraSettings lora_;
   bool checkpointing_ = false;
+  int64_t forwards_ = 0;
   RotaryTables rope_;
 };
 TORCH_MODULE(LladaModel);

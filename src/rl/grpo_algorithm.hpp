@@ -42,6 +42,9 @@ class GrpoAlgorithm {
  public:
   virtual ~GrpoAlgorithm() = default;
   virtual std::string name() const = 0;
+  // True when the rollouts should record the sampled tokens' log-probs (decode::Trace::logp), which
+  // CJ-GRPO takes as its old log-probs instead of recomputing them.
+  virtual bool wants_rollout_logp() const { return false; }
   // Once per rollout, no grad: batch.old_logp (when mu > 1) and batch.ref_logp (when beta > 0),
   // and any per-rollout randomness (diffu-GRPO's mask seeds, drawn from `seeds`, a private stream:
   // nothing global is reseeded). The caller sets dropout on or off (grpo.rollout_dropout).
@@ -52,7 +55,7 @@ class GrpoAlgorithm {
                                             int64_t micro, double loss_scale) = 0;
 };
 
-// "diffu-grpo" | "one-step-grpo" (| "cj-grpo" with RL part 2); core::ConfigError otherwise.
+// "diffu-grpo" | "one-step-grpo" | "cj-grpo"; core::ConfigError otherwise.
 std::unique_ptr<GrpoAlgorithm> make_algorithm(const std::string& mode, const GrpoConfig& cfg, int64_t grad_accum);
 
 }  // namespace mdrl::rl

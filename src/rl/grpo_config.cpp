@@ -75,7 +75,15 @@ void GrpoConfig::add_options(config::Options& opts) {
                 "only mu / gcd(grad_accum, mu) masks (reference, quirk Q8)")
       .add("rollout_dropout", rollout_dropout,
            "run rollouts and the old/reference log-prob forwards with LoRA dropout active, as the reference's "
-           "train-mode rollouts (quirk Q17: the ratio is not 1 on the first iteration); false = dropout off there");
+           "train-mode rollouts (quirk Q17: the ratio is not 1 on the first iteration); false = dropout off there")
+      .add_enum("cj_loss_norm", cj_loss_norm, {{"steps", CjLossNorm::Steps}, {"tokens", CjLossNorm::Tokens}},
+                "CJ-GRPO: the loss is the mean over the S decoding steps of each step's loss (steps: the paper and "
+                "the reference, each step weighs 1/S), or each step weighted by its share of the unmasked tokens "
+                "(tokens; quirk Q12). A step that unmasks nothing contributes 0, never NaN")
+      .add_enum("cj_old_logp", cj_old_logp, {{"rollout", CjOldLogp::Rollout}, {"recompute", CjOldLogp::Recompute}},
+                "CJ-GRPO old log-probs (num_iterations > 1): from the rollout's own forwards (rollout: no extra "
+                "forwards; only with grpo.rollout_dropout = false, else recomputed) or S no-grad forwards on the "
+                "trajectory's states after the rollout (recompute: the reference)");
   opts.add_validator([this] { validate(); });
 }
 

@@ -33,6 +33,15 @@ enum class LossNorm { Tokens, Sequences };
 // micro-batch k, which visits only mu / gcd(GA, mu) of the masks.
 enum class IterationIndex { Sequential, Reference };
 
+// CJ-GRPO (spec §2.3, Q12): how the decoding steps' losses combine: steps = (1/S) sum_i of each
+// step's loss (the paper and the reference: every step weighs the same, however many tokens it
+// unmasked); tokens = each step weighted by its share of the trajectory's unmasked tokens.
+enum class CjLossNorm { Steps, Tokens };
+// CJ-GRPO old log-probs (mu > 1): rollout = taken from the rollout's own forwards (same network,
+// same states; no extra forwards; needs dropout-free rollouts, else recomputed); recompute = S
+// no-grad forwards after the rollout, as the reference.
+enum class CjOldLogp { Rollout, Recompute };
+
 const char* scaling_name(AdvantageScaling s);
 const char* loss_norm_name(LossNorm n);
 
@@ -51,6 +60,9 @@ struct GrpoConfig {
   IterationIndex iteration_index = IterationIndex::Sequential;
   // Q17: rollouts and old log-probs with LoRA dropout active (the reference's train mode).
   bool rollout_dropout = false;
+  // CJ-GRPO only (spec §2.3):
+  CjLossNorm cj_loss_norm = CjLossNorm::Steps;
+  CjOldLogp cj_old_logp = CjOldLogp::Rollout;
 
   void add_options(config::Options& opts);
   // Range checks of each option; throws core::ConfigError naming the option and its valid values.

@@ -80,6 +80,17 @@ void add_rl_options(config::Options& opts, RlSettings& s) {
   s.decode.temperature = 1.0;
   s.decode.block_length = s.mode == "one-step-grpo" ? 64 : 32;
   s.decode.steps = 32;
+  if (s.mode == "cj-grpo") {
+    // CJ-GRPO with EOSER+ASS rollouts as the shipped launchers intend (L 128, eoser-ass, gamma_min
+    // 0.01), with the steps the ASS schedule requires (7 = log2 128; the launchers' 32 fail, Q6),
+    // and whole-layer activation checkpointing as the reference (spec §2.4).
+    s.decode.schedule = decode::Schedule::Ass;
+    s.decode.steps = 7;
+    s.decode.block_num = 1;
+    s.decode.eoser = true;
+    s.decode.gamma_min = 0.01;
+    s.model.activation_checkpointing = true;
+  }
   s.run.add_options(opts);
   s.control.add_options(opts);
   s.dist.add_options(opts);
@@ -125,7 +136,7 @@ TaskData load_task_data(const RlSettings& s, uint64_t seed) {
 
 // One step's figures, reduced over ranks.
 struct StepFigures {
-  double loss = 0, kl = 0, clip = 0, tokens = 0;
+  double loss = 0, kl = 0, clip = 0, tokens = 0, empty_steps = 0;
 };
 
 }  // namespace
@@ -224,7 +235,11 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
     return s.rl.prompt_style == RlConfig::PromptStyle::Bare ? data.task->eval_question(ex) : data.task->train_content(ex);
   };
   at::Generator rollout_gen;  // set from the sampling stream before each rollout
-  const RolloutInputs rin{denoiser, tok, chat, *data.task, data.train, s.tasks, s.decode, plan, g, rollout_gen, content};
+  decode::DecodeConfig rollout_decode = s.decode;
+  rollout_decode.record_logp = algorithm->wants_rollout_logp();
+  const RolloutInputs rin{denoiser, tok, chat, *data.task, data.train, s.tasks, rollout_decode, plan, g, rollout_gen, content};
+  // Forwards of the policy and of a frozen reference copy (model::LladaModelImpl::forward_count).
+  const auto forwards = [&] { return model->forward_count() + (reference ? reference->forward_count() : 0); };
 
   // In-training evaluation: the held-out prompts, decoded with [decode] at rl.eval_temperature,
   // scored by the task's evaluation parser; noise from (seed, step) only, so resumed = straight.
@@ -272,6 +287,7 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
     const int64_t step = trainer.step() + 1;
     const PromptStep ps = groups.next_step();
     double rollout_s = 0, logp_s = 0;
+    int64_t rollout_fw = 0, logp_fw = 0;
     if (ps.fresh || buffer.size() != ps.micro_batches.size()) {
       MDRL_CHECK(ps.fresh, core::FormatError,
                  "resuming at step " + std::to_string(step) + " in the middle of a rollout's mu-cycle, but " +
@@ -289,13 +305,17 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
         // A generator per rollout, seeded from the rank's sampling stream: the stream is in the
         // checkpoint, a torch generator's position is not.
         rollout_gen = decode::sampling_generator(sampling, device);
+        const int64_t fw0 = forwards();
         RolloutBatch b = rollout(rin, rows);
+        rollout_fw += forwards() - fw0;
         b.advantages = group_advantages(b.reward, g.num_generations, g.scale_rewards).advantages.to(torch::kFloat);
         rollout_s += seconds_since(t0);
         const auto t1 = std::chrono::steady_clock::now();
         {
           torch::NoGradGuard ng;
+          const int64_t fw1 = forwards();
           algorithm->prepare(nets, b, masking);
+          logp_fw += forwards() - fw1;
         }
         logp_s += seconds_since(t1);
         buffer.push_back(std::move(b));
@@ -310,6 +330,7 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
     }
     // mu inner iterations: this step is reuse ps.reuse of the buffer.
     const auto t2 = std::chrono::steady_clock::now();
+    const int64_t fw2 = forwards();
     StepFigures f;
     for (size_t k = 0; k < buffer.size(); ++k) {
       model->seed_dropout(dropout.derive_seed());
@@ -321,8 +342,10 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
       f.kl += st.kl * st.tokens;
       f.clip += st.clip_ratio * st.tokens;
       f.tokens += st.tokens;
+      f.empty_steps += st.empty_steps;
     }
     const double train_s = seconds_since(t2);
+    const int64_t train_fw = forwards() - fw2;
 
     // Rollout figures of the buffer (the same for its mu steps).
     dist::MetricReducer red;
@@ -355,6 +378,12 @@ RlOutcome run_grpo(const dist::MpiEnv& env, const RlSettings& s) {
     red.add("rollout_s", rollout_s, dist::MetricKind::Max);
     red.add("logp_s", logp_s, dist::MetricKind::Max);
     red.add("train_s", train_s, dist::MetricKind::Max);
+    // Forwards of this rank's models in each phase (the same on every rank), and CJ-GRPO's decoding
+    // steps that unmasked nothing in a micro-batch (summed over ranks; quirk Q12).
+    red.add("forwards_rollout", static_cast<double>(rollout_fw), dist::MetricKind::Max);
+    red.add("forwards_logp", static_cast<double>(logp_fw), dist::MetricKind::Max);
+    red.add("forwards_train", static_cast<double>(train_fw), dist::MetricKind::Max);
+    if (s.mode == "cj-grpo") red.add("empty_steps", f.empty_steps, dist::MetricKind::Sum);
     auto v = red.reduce(env.world());
     const double all_tokens = std::max(1.0, v[3].second);
     v[1].second /= all_tokens;  // kl

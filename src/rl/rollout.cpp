@@ -20,18 +20,20 @@ namespace {
 // The chunks' traces stacked along the rows.
 decode::Trace cat_traces(const std::vector<decode::Trace>& parts) {
   if (parts.size() == 1) return parts.front();
-  std::vector<torch::Tensor> step_map, confidence, step_counts, eos_counts;
+  std::vector<torch::Tensor> step_map, confidence, step_counts, eos_counts, logp;
   for (const auto& t : parts) {
     step_map.push_back(t.step_map);
     confidence.push_back(t.confidence);
     step_counts.push_back(t.step_counts);
     if (t.eos_counts.defined()) eos_counts.push_back(t.eos_counts);
+    if (t.logp.defined()) logp.push_back(t.logp);
   }
   decode::Trace out;
   out.step_map = torch::cat(step_map, 0);
   out.confidence = torch::cat(confidence, 0);
   out.step_counts = torch::cat(step_counts, 0);
   if (eos_counts.size() == parts.size()) out.eos_counts = torch::cat(eos_counts, 0);
+  if (logp.size() == parts.size()) out.logp = torch::cat(logp, 0);
   return out;
 }
 
@@ -41,6 +43,7 @@ decode::Trace to_cpu(const decode::Trace& t) {
   out.confidence = t.confidence.to(torch::kCPU);
   out.step_counts = t.step_counts.to(torch::kCPU);
   if (t.eos_counts.defined()) out.eos_counts = t.eos_counts.to(torch::kCPU);
+  if (t.logp.defined()) out.logp = t.logp.to(torch::kCPU);
   return out;
 }
 

@@ -1,8 +1,9 @@
-// `mdrl diffu-grpo` / `mdrl one-step-grpo` from the command line under `mpirun -np 2`: a short run
+// `mdrl diffu-grpo` / `mdrl one-step-grpo` / `mdrl cj-grpo` from the command line under `mpirun -np 2`: a short run
 // on the tiny preset writes metrics, trajectories and final weights; a run stopped in the middle of
 // a mu-cycle (STOP file) and rerun equals an uninterrupted run (weights bytes, metrics rows,
 // trajectory contents); bad settings exit 2 naming the option and the valid values.
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -80,11 +81,47 @@ BOOST_AUTO_TEST_CASE(diffu_grpo_runs_on_two_ranks) {
   BOOST_TEST(!trajectory_dump(run).empty());
 }
 
+// CJ-GRPO with EOSER+ASS rollouts on the tiny settings: 16 tokens in log2(16) = 4 steps.
+const std::string kCjAss = " --decode.schedule=ass --decode.steps=4 --decode.block_num=1 --decode.eoser=true";
+
+BOOST_AUTO_TEST_CASE(cj_grpo_runs_on_two_ranks_and_counts_its_forwards) {
+  // Forwards per optimizer step (spec §2.3): rollout S per decode call, old 0 (dropout-free
+  // rollouts: taken from the rollout), ref S (beta > 0, a frozen copy: full fine-tuning), train S.
+  TempDir dir;
+  const auto run = dir.path() / "run";
+  const auto r = mpirun2("cj-grpo --run.dir=" + run.string() + " --train.max_steps=4 --grpo.beta=0.04" + kTiny + kCjAss);
+  BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+  const auto rows = metric_rows(run);
+  BOOST_REQUIRE_EQUAL(rows.size(), 4u);
+  const int S = 4, GA = 2;
+  for (const auto& row : rows) {
+    const bool fresh = row["rollout_reuse"] == 0;
+    BOOST_TEST(row["forwards_rollout"].get<double>() == (fresh ? GA * S : 0), row.dump());
+    BOOST_TEST(row["forwards_logp"].get<double>() == (fresh ? GA * S : 0), row.dump());  // ref only
+    BOOST_TEST(row["forwards_train"].get<double>() == GA * S, row.dump());
+    BOOST_TEST(row["empty_steps"].get<double>() == 0.0);
+    BOOST_TEST(std::isfinite(row["loss"].get<double>()));
+  }
+  BOOST_TEST(rows[0]["clip_ratio"] == 0.0);  // first iteration: ratio exactly 1 (old from the rollout)
+  BOOST_TEST(rows[3]["kl"].get<double>() > 0.0);  // lr is 0 at step 1 (warmup), so from step 3 on
+  BOOST_TEST(fs::exists(run / "final" / "model.safetensors"));
+  // grpo.cj_old_logp = recompute: S more no-grad forwards per rollout, the same first-step loss.
+  const auto run2 = dir.path() / "recompute";
+  const auto r2 = mpirun2("cj-grpo --run.dir=" + run2.string() + " --train.max_steps=1 --grpo.beta=0.04" + kTiny + kCjAss +
+                          " --grpo.cj_old_logp=recompute");
+  BOOST_REQUIRE_MESSAGE(r2.status == 0, r2.output);
+  const auto rows2 = metric_rows(run2);
+  BOOST_REQUIRE_EQUAL(rows2.size(), 1u);
+  BOOST_TEST(rows2[0]["forwards_logp"].get<double>() == 2 * GA * S);
+  BOOST_TEST(std::abs(rows2[0]["loss"].get<double>() - rows[0]["loss"].get<double>()) <= 1e-6);
+  BOOST_TEST(rows2[0]["clip_ratio"].get<double>() == 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(stop_mid_mu_cycle_then_rerun_equals_straight_run) {
-  for (const std::string mode : {"diffu-grpo", "one-step-grpo"}) {
+  for (const std::string mode : {"diffu-grpo", "one-step-grpo", "cj-grpo"}) {
     TempDir dir;
     const auto straight = dir.path() / "straight", split = dir.path() / "split";
-    const std::string args = " --train.max_steps=4 --checkpoint.every=0" + kTiny;
+    const std::string args = " --train.max_steps=4 --checkpoint.every=0" + kTiny + (mode == "cj-grpo" ? kCjAss : "");
     const auto a = mpirun2(mode + " --run.dir=" + straight.string() + args);
     BOOST_REQUIRE_MESSAGE(a.status == 0, a.output);
     fs::create_directories(split);
@@ -142,6 +179,12 @@ BOOST_AUTO_TEST_CASE(bad_settings_exit_2_naming_the_option) {
   const auto d = run_mdrl("diffu-grpo" + run + kTiny + " --decode.block_length=5");
   BOOST_TEST(d.status == 2, d.output);
   BOOST_TEST(has(d.output, "decode.block_length"), d.output);
+  // The shipped CJ launchers' EOSER+ASS setting (L 128, 32 steps; Q6/Q7), refused before any model loads.
+  const auto c = run_mdrl("cj-grpo" + run + kTiny + kCjAss + " --decode.gen_length=128 --decode.steps=32");
+  BOOST_TEST(c.status == 2, c.output);
+  BOOST_TEST(has(c.output, "decode.steps"), c.output);
+  BOOST_TEST(has(c.output, "= 7"), c.output);
+  BOOST_TEST(!has(c.output, "loaded"), c.output);
   BOOST_TEST(!fs::exists(dir.path() / "run" / "checkpoints"));
 }
 

@@ -1,4 +1,4 @@
-// Rank layout invariance of one-step GRPO (spec algorithms.md §2.0 step 3, §2.2): `mpirun -np 2 mdrl
+// Rank layout invariance of one-step GRPO and CJ-GRPO (spec algorithms.md §2.0 step 3, §2.2, §2.3): `mpirun -np 2 mdrl
 // one-step-grpo --train.batch_size=4` and a single process with --train.batch_size=8 see the same
 // optimizer steps (global micro-batch k of the 1-rank run = the two ranks' micro-batches k side by
 // side, rl/prompt_groups.hpp), so per step reward, reward_std, loss, kl and grad_norm and the final
@@ -61,18 +61,16 @@ std::vector<nlohmann::json> metric_rows(const fs::path& run) {
 bool close(double a, double b) {
   return std::abs(a - b) <= kRelTol * std::max({std::abs(a), std::abs(b), 1e-7});
 }
-}  // namespace
 
-BOOST_AUTO_TEST_SUITE(rl_layout)
-
-BOOST_AUTO_TEST_CASE(two_ranks_of_b_equal_one_rank_of_2b) {
+// `mode` with kArgs + extra: 2 ranks x batch 4 against 1 process x batch 8.
+void check_layout(const std::string& mode, const std::string& extra) {
   TempDir dir;
   const auto two = dir.path() / "np2_b4", one = dir.path() / "np1_b8";
   const auto r2 = run_command(env_or_throw("MPIEXEC") + " -np 2 --oversubscribe --bind-to none " +
-                              env_or_throw("MDRL_EXE") + " one-step-grpo --run.dir=" + two.string() + kArgs +
+                              env_or_throw("MDRL_EXE") + " " + mode + " --run.dir=" + two.string() + kArgs + extra +
                               " --train.batch_size=4");
   BOOST_REQUIRE_MESSAGE(r2.status == 0, r2.output);
-  const auto r1 = run_mdrl("one-step-grpo --run.dir=" + one.string() + kArgs + " --train.batch_size=8");
+  const auto r1 = run_mdrl(mode + " --run.dir=" + one.string() + kArgs + extra + " --train.batch_size=8");
   BOOST_REQUIRE_MESSAGE(r1.status == 0, r1.output);
 
   const auto a = metric_rows(one), b = metric_rows(two);
@@ -113,7 +111,18 @@ BOOST_AUTO_TEST_CASE(two_ranks_of_b_equal_one_rank_of_2b) {
     worst = std::max(worst, diff / scale);
     BOOST_TEST(diff <= kRelTol * scale, name << ": max |1 rank - 2 ranks| = " << diff);
   }
-  BOOST_TEST_MESSAGE("largest weight difference (relative to max(1, max |w|)): " << worst);
+  BOOST_TEST_MESSAGE(mode << ": largest weight difference (relative to max(1, max |w|)): " << worst);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(rl_layout)
+
+BOOST_AUTO_TEST_CASE(two_ranks_of_b_equal_one_rank_of_2b) { check_layout("one-step-grpo", ""); }
+
+// CJ-GRPO with EOSER+ASS rollouts: every row unmasks the same number of tokens at each step, so the
+// per-step sequence means (grpo.loss_norm = sequences) average over ranks exactly as over one batch.
+BOOST_AUTO_TEST_CASE(cj_grpo_two_ranks_of_b_equal_one_rank_of_2b) {
+  check_layout("cj-grpo", " --decode.schedule=ass --decode.steps=4 --decode.block_num=1 --decode.eoser=true");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
