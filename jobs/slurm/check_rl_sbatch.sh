@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Checks jobs/slurm/diffu_grpo.sbatch and jobs/slurm/one_step_grpo.sbatch without Slurm, as
+# Checks jobs/slurm/diffu_grpo.sbatch, one_step_grpo.sbatch and cj_grpo.sbatch without Slurm, as
 # check_sft_sbatch.sh does for sft.sbatch: fake `srun` (runs the real mdrl under mpirun on 2 ranks),
 # `squeue` (time left, from a list) and `scontrol` (records requeues) go first on PATH, and each
-# job's default recipe (the LLaDA-8B GSM8K one) is run on the tiny preset on the CPU, on generated
-# Sudoku with short rollouts. Per job: a dry run, a run to the end, a stop by run.walltime followed
-# by a requeue and a resumed "restart" that finishes, and a STOP file created during a run. Needs a
+# job's default recipe (a LLaDA-8B GSM8K one) is run on the tiny preset on the CPU, on generated
+# Sudoku with short rollouts of the recipe's decoder. Per job: a dry run, a run to the end, a stop
+# by run.walltime followed by a requeue and a resumed "restart" that finishes, and a STOP file
+# created during a run. Needs a
 # built build/${MDRL_PRESET:-release}/bin/mdrl and mpirun.
 #
 #   jobs/slurm/check_rl_sbatch.sh             # prints "ok: ..." per case, exits non-zero on failure
@@ -16,13 +17,26 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/fake_slurm.sh"
 # The tiny model in f32 with the byte-level tokenizer instead of LLaDA-8B, full fine-tuning (beta
 # 0.04 then takes a frozen copy as the reference); 64 generated Sudoku puzzles with bare prompts
 # instead of the recipe's GSM8K file; 2 ranks x 4 rows = 4 prompts x G 2 per step, mu 2; 16-token
-# rollouts; 4 optimizer steps.
-TINY=(--model.path= --model.preset=tiny --model.dtype=f32 --tokenizer.path=builtin:byte_level
+# rollouts (per job, below); 4 optimizer steps.
+TINY_COMMON=(--model.path= --model.preset=tiny --model.dtype=f32 --tokenizer.path=builtin:byte_level
       --lora.rank=0 --rl.task=sudoku --rl.prompt_style=bare --tasks.generated_count=64
       --tasks.gsm8k_train= --tasks.sudoku_train=
       --grpo.num_generations=2 --grpo.num_iterations=2
-      --train.batch_size=4 --train.grad_accum=1 --train.max_steps=4
-      --decode.gen_length=16 --decode.block_length=16 --decode.steps=8)
+      --train.batch_size=4 --train.grad_accum=1 --train.max_steps=4)
+# The jobs checked, each with the default recipe its srun line must name and its 16-token rollouts:
+# one semi-AR block in 8 steps; cj_grpo keeps its recipe's EOSER + ASS decoder (ASS over 16 tokens
+# takes floor(log2 16) = 4 steps).
+JOBS=(diffu_grpo one_step_grpo cj_grpo)
+declare -A DEFAULT_RECIPE=(
+  [diffu_grpo]=inputs/recipes/diffu_grpo_llada8b_gsm8k.ini
+  [one_step_grpo]=inputs/recipes/one_step_grpo_llada8b_gsm8k.ini
+  [cj_grpo]=inputs/recipes/cj_grpo_eoser_ass_llada8b_gsm8k.ini
+)
+declare -A TINY_DECODE=(
+  [diffu_grpo]="--decode.gen_length=16 --decode.block_length=16 --decode.steps=8"
+  [one_step_grpo]="--decode.gen_length=16 --decode.block_length=16 --decode.steps=8"
+  [cj_grpo]="--decode.gen_length=16 --decode.steps=4 --decode.block_num=1"
+)
 
 fail() { echo "FAIL ($JOB): $*" >&2; exit 1; }
 # case NAME: fresh log folder and run directory
@@ -36,9 +50,13 @@ start_case() {
 sbatch_() { bash "$ROOT/jobs/slurm/$JOB.sbatch" "$@" >"$FAKE_LOG/out.txt" 2>&1; }
 steps() { grep -c '"loss"' "$RUN/metrics.jsonl"; }
 
-for JOB in diffu_grpo one_step_grpo; do
+checked=()
+for JOB in "${JOBS[@]}"; do
   MODE="${JOB//_/-}"
-  RECIPE="inputs/recipes/${JOB}_llada8b_gsm8k.ini"
+  RECIPE="${DEFAULT_RECIPE[$JOB]}"
+  [[ -f "$ROOT/$RECIPE" ]] || fail "default recipe '$RECIPE' does not exist"
+  read -r -a tiny_decode <<<"${TINY_DECODE[$JOB]}"
+  TINY=("${TINY_COMMON[@]}" "${tiny_decode[@]}")
 
   # 1. dry run: prints setup and srun with the job's mode and default recipe, starts nothing
   start_case dry
@@ -87,5 +105,6 @@ for JOB in diffu_grpo one_step_grpo; do
   [[ -e "$RUN/STOP.done" && ! -e "$RUN/STOP" && ! -d "$RUN/final" && $(wc -l <"$FAKE_LOG/srun.log") == 1 &&
      ! -e "$FAKE_LOG/scontrol.log" ]] || fail "STOP mid-run: resumed or requeued: $(tail "$FAKE_LOG/out.txt")"
   echo "ok: $JOB STOP during a run (stopped at step $(steps))"
+  checked+=("$JOB.sbatch")
 done
-echo "all diffu_grpo.sbatch and one_step_grpo.sbatch checks passed"
+echo "all checks passed: ${checked[*]}"
