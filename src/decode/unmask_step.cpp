@@ -21,7 +21,8 @@ torch::Tensor gumbel_argmax(const torch::Tensor& logits, double temperature, Pre
   const auto dtype = scalar_of(precision);
   // u -> -T ln(-ln u), built in place in the noise buffer; u = 0 gives -inf (never chosen).
   torch::Tensor score = torch::rand(logits.sizes(), gen, logits.options().dtype(dtype));
-  score.log_().neg_().log_().mul_(-temperature).add_(logits.to(dtype));
+  // The logits are promoted inside the add (no f64 copy of [B, W, V]); same numbers as a cast first.
+  score.log_().neg_().log_().mul_(-temperature).add_(logits);
   return score.argmax(-1);
 }
 

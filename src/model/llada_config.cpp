@@ -166,11 +166,22 @@ LladaConfig read_hf_config(const std::string& path) {
   return c;
 }
 
-std::vector<std::string> preset_names() { return {"llada-8b", "llada-100m", "tiny"}; }
+std::vector<std::string> preset_names() { return {"llada-8b", "llada-100m", "llada-100m-v126k", "tiny"}; }
 
 LladaConfig preset(const std::string& name) {
   LladaConfig c;  // defaults are LLaDA-8B-Instruct
   if (name == "llada-8b") return c;
+  if (name == "llada-100m-v126k") {
+    // llada-100m's layers with LLaDA's real vocabulary and special ids (126464 logits per row):
+    // for measuring what the LM head and the full-vocabulary sampling cost at the real width.
+    c = preset("llada-100m");
+    const LladaConfig real;
+    c.vocab_size = c.embedding_size = real.vocab_size;
+    c.mask_token_id = real.mask_token_id;
+    c.eos_token_id = real.eos_token_id, c.pad_token_id = real.pad_token_id;
+    c.validate("preset " + name);
+    return c;
+  }
   // Small presets use the byte-level tokenizer of the embedded default: 256 bytes, then
   // <|startoftext|> 256, <|endoftext|> 257, <|mdm_mask|> 258, header and EoT tokens 259-261.
   c.vocab_size = c.embedding_size = 264;

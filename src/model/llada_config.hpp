@@ -43,7 +43,8 @@ struct LladaConfig {
 
 // Reads a Hugging Face config.json (the real LLaDA-8B-Instruct fields); errors name the file and field.
 LladaConfig read_hf_config(const std::string& path);
-// Named presets: "llada-8b", "llada-100m" (~100M parameters), "tiny" (2 layers, d 64, the byte
+// Named presets: "llada-8b", "llada-100m" (~100M parameters), "llada-100m-v126k" (llada-100m's
+// layers with LLaDA's 126464-token vocabulary and special ids), "tiny" (2 layers, d 64, the byte
 // tokenizer's 264-entry vocabulary). Unknown names are a ConfigError listing the valid ones.
 LladaConfig preset(const std::string& name);
 std::vector<std::string> preset_names();
