@@ -40,8 +40,9 @@ echo; echo "== mdrl generate: the trained model solves 1034341220434301 (solutio
 "$MDRL" generate --model.path="$RUN_DIR/sft/final" --generate.form=chat --decode.gen_length=40 \
   --decode.block_length=40 --decode.steps=40 --log.level=warn "Solve the following Sudoku puzzle: 1034341220434301"
 
-echo; echo "== mpirun -np $NP mdrl one-step-grpo: RL of the trained model on harder puzzles (8 empty cells)"
-echo "   (inputs/quickstart/one_step_grpo.ini; reward and held-out accuracy at each evaluation)"
-rm -rf "$RUN_DIR/one-step-grpo"
-mpirun -np "$NP" --oversubscribe --bind-to none "$MDRL" one-step-grpo -c "$ROOT/inputs/quickstart/one_step_grpo.ini" \
-  --model.path="$RUN_DIR/sft/final" --run.dir="$RUN_DIR/one-step-grpo"
+echo; echo "== mpirun -np $NP mdrl cj-grpo: CJ-GRPO of the trained model on harder puzzles (8 empty cells)"
+echo "   with EOSER + ASS rollouts (64 tokens in 6 steps; inputs/quickstart/cj_grpo.ini; reward and"
+echo "   held-out accuracy at each evaluation). The other RL modes: inputs/quickstart/{one_step,diffu}_grpo.ini"
+rm -rf "$RUN_DIR/cj-grpo"
+mpirun -np "$NP" --oversubscribe --bind-to none "$MDRL" cj-grpo -c "$ROOT/inputs/quickstart/cj_grpo.ini" \
+  --model.path="$RUN_DIR/sft/final" --run.dir="$RUN_DIR/cj-grpo"
