@@ -73,7 +73,7 @@ for JOB in "${JOBS[@]}"; do
   echo "1-00:00:00" >"$FAKE_LOG/left"
   sbatch_ --run.dir="$RUN" "${TINY[@]}" || fail "full run: $(tail "$FAKE_LOG/out.txt")"
   [[ -d "$RUN/final" && $(steps) == 4 && ! -e "$FAKE_LOG/scontrol.log" ]] || fail "full run: $(tail "$FAKE_LOG/out.txt")"
-  [[ -s "$RUN/trajectories/trajectories.h5" ]] || fail "full run: no trajectories"
+  compgen -G "$RUN/trajectories/seg-*.h5" >/dev/null || fail "full run: no trajectory segments"
   grep -q -- '--run.walltime=86400' "$FAKE_LOG/srun.log" || fail "full run: walltime not passed"
   sbatch_ --run.dir="$RUN" "${TINY[@]}" || fail "finished run: non-zero exit"
   grep -q 'already finished' "$FAKE_LOG/out.txt" || fail "finished run started again"

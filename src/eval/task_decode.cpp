@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/fault_injection.hpp"
 #include "core/log.hpp"
 #include "dist/collectives_mpi.hpp"
 #include "tasks/task.hpp"
@@ -15,7 +16,7 @@ namespace mdrl::eval {
 
 std::vector<Completion> decode_share(int rank, int world, decode::Denoiser& denoiser, const tokenizer::Tokenizer& tok,
                                      const std::vector<std::vector<int64_t>>& prompts, const DecodeJob& job,
-                                     at::Generator& gen, DecodeStats* stats) {
+                                     at::Generator& gen, DecodeStats* stats, const BatchSink& sink) {
   std::vector<size_t> mine;
   for (size_t i = static_cast<size_t>(rank); i < prompts.size(); i += static_cast<size_t>(world)) mine.push_back(i);
   const size_t batch = job.batch_size > 0 ? static_cast<size_t>(job.batch_size) : std::max<size_t>(1, mine.size());
@@ -23,6 +24,7 @@ std::vector<Completion> decode_share(int rank, int world, decode::Denoiser& deno
   std::vector<Completion> out;
   out.reserve(mine.size());
   for (size_t start = 0; start < mine.size(); start += batch) {
+    core::fault::at(core::fault::Point::Batch, rank);  // MDRL_FAULT (dead-rank tests); nothing when unset
     const size_t end = std::min(mine.size(), start + batch);
     std::vector<std::vector<int64_t>> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(prompts[mine[i]]);
@@ -35,6 +37,8 @@ std::vector<Completion> decode_share(int rank, int world, decode::Denoiser& deno
       stats->seconds += r.seconds_total;
       stats->seconds_model += r.seconds_model;
     }
+    if (sink) sink(std::vector<size_t>(mine.begin() + static_cast<long>(start), mine.begin() + static_cast<long>(end)),
+                   padded, r);
     auto completions = decode::completion_ids(r.completion, eos);
     for (size_t i = start; i < end; ++i) {
       Completion c;

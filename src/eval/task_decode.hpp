@@ -48,11 +48,16 @@ struct DecodeStats {
   double seconds = 0, seconds_model = 0;
 };
 
+// Sees every decoded batch: the input indices of its rows, the padded prompts and the result
+// (trace included), e.g. for mdrl eval's decode traces and per-batch forward counts.
+using BatchSink = std::function<void(const std::vector<size_t>& indices, const decode::PromptBatch& prompts,
+                                     const decode::DecodeResult& result)>;
+
 // This rank's share (index % world == rank) of `prompts` (token ids, unpadded), decoded with the
 // noise of `gen`; in increasing index order.
 std::vector<Completion> decode_share(int rank, int world, decode::Denoiser& denoiser, const tokenizer::Tokenizer& tok,
                                      const std::vector<std::vector<int64_t>>& prompts, const DecodeJob& job,
-                                     at::Generator& gen, DecodeStats* stats = nullptr);
+                                     at::Generator& gen, DecodeStats* stats = nullptr, const BatchSink& sink = {});
 
 // Every rank's texts in input order on `root` (n = prompts.size()); empty elsewhere. Collective.
 std::vector<std::string> gather_texts(MPI_Comm comm, const std::vector<Completion>& mine, size_t n, int root = 0);

@@ -3,6 +3,7 @@
 #include "io/hdf5.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 
 #include "core/check_hdf5.hpp"
@@ -177,6 +178,14 @@ File File::open(const std::string& path, MPI_Comm comm, Access access) {
 }
 
 File::~File() {
+  if (file_ && file_->parallel && std::uncaught_exceptions() > 0) {
+    // This rank is unwinding from an error: H5Fclose of an MPI-IO file is collective and would
+    // wait for ranks that are elsewhere, so the job could never end. The handles are left open;
+    // the error ends the job (MPI_Abort), and what was being written was a temporary.
+    id_.release();
+    file_id_.release();
+    return;
+  }
   id_.reset();  // the root group first: the MPI-IO driver refuses to close a file with open objects
   file_id_.reset();
 }

@@ -36,6 +36,8 @@ class Id {
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
   void reset() noexcept;
+  // Forgets the id without closing it (a parallel file during unwinding: closing is collective).
+  void release() noexcept { id_ = H5I_INVALID_HID; }
   // Closes now and reports failure (destructors cannot); `where` names the object in the message.
   void close(const std::string& where);
 

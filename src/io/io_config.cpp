@@ -13,7 +13,8 @@ void TrajectoryConfig::add_options(config::Options& opts) {
       .add("enabled", enabled, "write every rollout batch to <run.dir>/trajectories/ (prompts, completions, step maps, "
                                "confidences, rewards, advantages, old log-probs)")
       .add("steps_per_file", steps_per_file,
-           "training steps per trajectory file (steps_<first>.h5); 0 = one file for the run (trajectories.h5)")
+           "at most this many training steps per trajectory segment (seg-<first step>.h5; a segment also ends "
+           "at every checkpoint); 0 = segments end only at checkpoints")
       .add("compression", compression,
            "deflate level 0..9 for trajectory datasets (0 = none); compressed writes are slower but files "
            "are several times smaller")
@@ -23,12 +24,12 @@ void TrajectoryConfig::add_options(config::Options& opts) {
       .add("flush_every", flush_every,
            "training steps each rank buffers in memory before all ranks write them together (one collective "
            "write per dataset); memory is flush_every x one step's samples per rank. The training loop writes "
-           "the buffer before every checkpoint, so a resumed run loses nothing; a hard crash loses the steps "
-           "since the last write")
+           "the buffer and finishes the segment before every checkpoint, so a resumed run loses nothing; a hard "
+           "kill loses only the steps after the last checkpoint, which the resumed run redoes")
       .add("sync_writes", sync_writes,
-           "flush each trajectory file to disk (HDF5 metadata, then fsync) after every write, not only before "
-           "checkpoints: a hard crash between checkpoints then leaves a readable file instead of one that the "
-           "resumed run must move aside as <name>.corrupt; costs an fsync per write")
+           "flush the open trajectory segment (<name>.h5.tmp) to disk after every write, not only when it is "
+           "finished at a checkpoint, so that the steps since can be inspected while the run goes on; costs an "
+           "fsync per write (finished segments are always synced)")
       .add("node_writer", node_writer,
            "one rank per node writes the trajectory rows of all ranks on its node, which send it theirs: on one "
            "node the ranks do not queue for the file, and writes are a few large pieces; false = every rank "
@@ -38,7 +39,7 @@ void TrajectoryConfig::add_options(config::Options& opts) {
 
 void TrajectoryConfig::validate() const {
   MDRL_CHECK(steps_per_file >= 0, core::ConfigError,
-             "trajectory.steps_per_file = " + std::to_string(steps_per_file) + " is negative; use 0 (one file) or more");
+             "trajectory.steps_per_file = " + std::to_string(steps_per_file) + " is negative; use 0 (segments end at checkpoints only) or more");
   MDRL_CHECK(compression >= 0 && compression <= 9, core::ConfigError,
              "trajectory.compression = " + std::to_string(compression) + " is out of range; use 0 (none) to 9");
   MDRL_CHECK(flush_every >= 1, core::ConfigError,

@@ -12,11 +12,11 @@ namespace mdrl::io {
 
 struct TrajectoryConfig {
   bool enabled = true;            // write <run.dir>/trajectories/*.h5
-  int64_t steps_per_file = 0;     // training steps per file; 0 = one file for the whole run
+  int64_t steps_per_file = 0;     // at most this many training steps per segment; 0 = segments end at checkpoints only
   int64_t compression = 0;        // deflate level 0..9 (0 = none); collective filtered writes
   bool collective_io = false;     // MPI-IO collective transfers for uncompressed data too
   int64_t flush_every = 8;        // training steps buffered in memory per collective write
-  bool sync_writes = false;       // flush the file to disk after every write, not only in flush()
+  bool sync_writes = false;       // flush the open segment to disk after every write, not only when finished
   bool node_writer = true;        // one rank per node writes the node's rows (the others send them)
 
   void add_options(config::Options& opts);

@@ -1,11 +1,11 @@
-// The HDF5 side of TrajectoryWriter. open_for creates a trajectory file with its root attributes
-// and chunked, extendible datasets, or reopens the file an interrupted run left and drops the steps
-// it recorded at or after the step being appended (so a resumed run's store reads as if never
-// interrupted). write_group writes buffered steps the ranks agreed on (trajectory_writer.cpp): the
-// ranks of each node send their rows to one writer per node, which places them in file order;
-// then one collective extend per dataset, one write per dataset (per block of rows when rows of
-// other nodes lie between), and the step index and the counts last. The file is flushed to disk
-// only when asked (flush(), trajectory.sync_writes): under MPI-IO a flush is an fsync.
+// The HDF5 side of TrajectoryWriter. start_segment creates a segment file (as <name>.tmp) with its
+// root attributes and chunked, extendible datasets; finish_segment closes it, fsyncs it and renames
+// it to seg-<first step>.h5, after which it is never written again; drop_steps_from makes a resumed
+// run's store read as if never interrupted (finished segments of steps it redoes deleted, or cut
+// back through a copy renamed over them). write_group writes buffered steps the ranks agreed on
+// (trajectory_writer.cpp): the ranks of each node send their rows to one writer per node, which
+// places them in file order; then one collective extend per dataset, one write per dataset (per
+// block of rows when rows of other nodes lie between), and the step index and the counts last.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -208,103 +208,149 @@ void open_datasets(TrajectoryWriter::OpenFile& f) {
 
 }  // namespace
 
-void TrajectoryWriter::open_for(int64_t step, bool create, int64_t completion_length, bool has_logprob,
-                                int64_t chunk_rows) {
-  const int rank = rank_;
-  const std::string path = path_for_step(step);
+namespace {
+
+// Rank 0's work of a collective step, its error (if any) thrown on every rank alike.
+template <class F>
+void on_rank0_alike(MPI_Comm comm, int rank, F&& f) {
+  std::string error;
+  if (rank == 0) try {
+      f();
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "unknown error";
+    }
+  error = bcast_string(comm, error);
+  MDRL_CHECK(error.empty(), core::IoError, error);
+}
+
+// Cuts the segment at `path` back to its steps before `s` (one process): a copy is cut and renamed
+// over it, so a kill at any moment leaves the old segment or the cut one, never a damaged one.
+void cut_segment(const std::string& path, int64_t s) {
+  const std::string tmp = path + ".tmp";
+  std::error_code ec;
+  fs::copy_file(path, tmp, fs::copy_options::overwrite_existing, ec);
+  MDRL_CHECK(!ec, core::IoError, "cannot copy " + path + " to " + tmp + ": " + ec.message());
+  {
+    TrajectoryWriter::OpenFile f;
+    f.file = h5::File::open(tmp, MPI_COMM_SELF, h5::Access::ReadWrite);
+    f.has_logprob = f.file.attr_int("has_old_logprob") != 0;
+    open_datasets(f);
+    f.cap_rows = f.ds["samples/step"].rows();
+    f.cap_tokens = f.ds["samples/prompt_ids"].rows();
+    f.cap_steps = f.ds["steps/step"].rows();
+    const int64_t recorded = f.file.attr_int("num_steps");
+    MDRL_CHECK(recorded <= f.cap_steps, core::FormatError, path + ": num_steps exceeds /steps (file damaged)");
+    const auto steps = f.ds["steps/step"].read_rows_vector<int64_t>(0, recorded);
+    const auto first = f.ds["steps/first_sample"].read_rows_vector<int64_t>(0, recorded);
+    const auto count = f.ds["steps/num_samples"].read_rows_vector<int64_t>(0, recorded);
+    size_t keep = 0;
+    while (keep < steps.size() && steps[keep] < s) ++keep;
+    f.steps = static_cast<int64_t>(keep);
+    f.rows = keep > 0 ? first[keep - 1] + count[keep - 1] : 0;
+    if (f.rows > 0) {
+      const auto off = f.ds["samples/prompt_offset"].read_rows_vector<int64_t>(f.rows - 1, 1);
+      const auto len = f.ds["samples/prompt_length"].read_rows_vector<int32_t>(f.rows - 1, 1);
+      f.tokens = off[0] + len[0];
+    }
+    f.file.set_attr("num_steps", f.steps);
+    f.file.set_attr("num_samples", f.rows);
+    f.file.set_attr("num_prompt_tokens", f.tokens);
+    if (f.file.has_attr("last_step") && keep > 0) f.file.set_attr("last_step", steps[keep - 1]);
+    f.close();  // fits the extents to the kept rows
+  }
+  fsync_path(tmp);
+  fs::rename(tmp, path, ec);
+  MDRL_CHECK(!ec, core::IoError, "cannot rename " + tmp + " to " + path + ": " + ec.message());
+}
+
+}  // namespace
+
+void TrajectoryWriter::start_segment(int64_t step, int64_t completion_length, bool has_logprob, int64_t chunk_rows) {
   auto f = std::make_unique<OpenFile>();
+  f->final_path = (fs::path(dir_) / segment_name(step)).string();
   if (cfg_.steps_per_file > 0) {
     f->first_step = step - step % cfg_.steps_per_file;
     f->last_step = f->first_step + cfg_.steps_per_file - 1;
   } else {
-    f->first_step = 0;
+    f->first_step = step;
     f->last_step = INT64_MAX;
   }
-  // Rank 0 decides whether the file exists (ranks may see a shared file system at different times).
-  bool reopen = bcast_int(comm_, rank == 0 && fs::exists(path) ? 1 : 0) == 1;
-  if (reopen) {
-    std::string why;
-    try {
-      f->file = h5::File::open(path, comm_, h5::Access::ReadWrite);
-      check_format(f->file, kTrajectoryFormat, kTrajectoryFormatVersion);
-    } catch (const core::Error& e) {
-      why = e.what();
-    }
-    int bad = why.empty() ? 0 : 1;
-    MDRL_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm_));
-    if (bad != 0) {
-      // Unreadable (a crash during a metadata write): keep it aside for inspection, start afresh.
-      f->file = h5::File();
-      if (rank == 0) {
+  f->last_recorded = step;
+  f->file = h5::File::create(f->final_path + ".tmp", comm_);
+  f->completion_length = completion_length;
+  f->has_logprob = has_logprob;
+  h5::File& file = f->file;
+  write_provenance(file, kTrajectoryFormat, kTrajectoryFormatVersion, meta_.config_ini);
+  file.set_attr("completion_length", f->completion_length);
+  file.set_attr("has_old_logprob", int64_t{f->has_logprob ? 1 : 0});
+  file.set_attr("reward_names", meta_.reward_names);
+  file.set_attr("mask_token_id", meta_.mask_token_id);
+  file.set_attr("steps_per_file", cfg_.steps_per_file);
+  file.set_attr("first_step", step);
+  file.set_attr("last_step", step);
+  file.set_attr("compression", cfg_.compression);
+  file.set_attr("decoding_settings", std::vector<std::string>{});
+  file.set_attr("num_steps", int64_t{0});
+  file.set_attr("num_samples", int64_t{0});
+  file.set_attr("num_prompt_tokens", int64_t{0});
+  create_datasets(*f, static_cast<int64_t>(meta_.reward_names.size()), chunk_rows, static_cast<int>(cfg_.compression));
+  file_ = std::move(f);
+}
+
+void TrajectoryWriter::finish_segment() {
+  if (!file_) return;
+  auto f = std::move(file_);
+  const std::string tmp = f->file.path(), final_path = f->final_path;
+  f->file.set_attr("last_step", f->last_recorded);
+  f->close();  // every rank has closed the file when this returns
+  on_rank0_alike(comm_, rank_, [&] {
+    fsync_path(tmp);
+    std::error_code ec;
+    fs::rename(tmp, final_path, ec);
+    MDRL_CHECK(!ec, core::IoError, "cannot rename " + tmp + " to " + final_path + ": " + ec.message());
+    fsync_path(dir_);
+  });
+}
+
+void TrajectoryWriter::drop_steps_from(int64_t s) {
+  on_rank0_alike(comm_, rank_, [&] {
+    int64_t removed = 0, cut = 0;
+    for (const auto& path : TrajectoryReader::run_files(dir_)) {
+      int64_t first = 0, last = 0;
+      bool empty = false;
+      try {
+        const TrajectoryReader r(path);
+        empty = r.steps().empty();
+        if (!empty) {
+          first = r.steps().front().step;
+          last = r.steps().back().step;
+        }
+      } catch (const core::Error& e) {
+        // Only a version-1 file (written in place) can be damaged by a kill; keep it for inspection.
         std::error_code ec;
         fs::rename(path, path + ".corrupt", ec);
-        core::log::warn() << "trajectory file " << path << " cannot be reopened; moved it to " << path
-                          << ".corrupt and starting a new file (" << why << ")";
+        MDRL_CHECK(!ec, core::IoError, "cannot move the unreadable " + path + " aside: " + ec.message());
+        core::log::warn() << "trajectory file " << path << " cannot be read; moved it to " << path << ".corrupt ("
+                          << e.what() << ")";
+        continue;
       }
-      MDRL_CHECK_MPI(MPI_Barrier(comm_));
-      reopen = false;
+      if (empty || first >= s) {
+        std::error_code ec;
+        fs::remove(path, ec);
+        MDRL_CHECK(!ec, core::IoError, "cannot delete " + path + ": " + ec.message());
+        ++removed;
+      } else if (last >= s) {
+        cut_segment(path, s);
+        ++cut;
+      }
     }
-  }
-  if (reopen) {
-    h5::File& file = f->file;
-    f->completion_length = file.attr_int("completion_length");
-    f->has_logprob = file.attr_int("has_old_logprob") != 0;
-    MDRL_CHECK(file.attr_strings("reward_names") == meta_.reward_names, core::FormatError,
-               path + " was written with other reward components (" + core::join(file.attr_strings("reward_names"), ",") +
-                   "); move it aside or use a new run directory");
-    f->decoding = file.has_attr("decoding_settings") ? file.attr_strings("decoding_settings") : std::vector<std::string>{};
-    open_datasets(*f);
-    // Keep the steps recorded before `step`; rows after the last kept step are orphans. The
-    // datasets may be longer than the counts (capacity of a file that was not closed).
-    f->cap_rows = f->ds["samples/step"].rows();
-    f->cap_tokens = f->ds["samples/prompt_ids"].rows();
-    f->cap_steps = f->ds["steps/step"].rows();
-    const int64_t recorded = file.has_attr("num_steps") ? file.attr_int("num_steps") : f->cap_steps;
-    MDRL_CHECK(recorded <= f->cap_steps, core::FormatError, path + ": num_steps exceeds /steps (file damaged)");
-    const auto steps = f->ds["steps/step"].read_rows_vector<int64_t>(0, recorded);
-    const auto first = f->ds["steps/first_sample"].read_rows_vector<int64_t>(0, recorded);
-    const auto count = f->ds["steps/num_samples"].read_rows_vector<int64_t>(0, recorded);
-    size_t keep = 0;
-    while (keep < steps.size() && steps[keep] < step) ++keep;
-    f->steps = static_cast<int64_t>(keep);
-    f->rows = keep > 0 ? first[keep - 1] + count[keep - 1] : 0;
-    if (f->rows > 0) {
-      const auto off = f->ds["samples/prompt_offset"].read_rows_vector<int64_t>(f->rows - 1, 1);
-      const auto len = f->ds["samples/prompt_length"].read_rows_vector<int32_t>(f->rows - 1, 1);
-      f->tokens = off[0] + len[0];
+    if (removed + cut > 0) {
+      fsync_path(dir_);
+      core::log::info() << "trajectory store " << dir_ << ": resuming at step " << s << ", deleted " << removed
+                        << " and cut back " << cut << " segment(s) of the interrupted run that held steps from there on";
     }
-    f->fit();
-    file.set_attr("num_steps", f->steps);
-    file.set_attr("num_samples", f->rows);
-    file.set_attr("num_prompt_tokens", f->tokens);
-    // Shrinking fills the cut part of edge chunks through HDF5's chunk cache; flush it now, or the
-    // cached chunk would later overwrite the rows the next (MPI-IO) write puts there.
-    file.flush();
-    if (keep < steps.size())
-      core::log::info() << "trajectory store " << path << ": dropped " << steps.size() - keep
-                        << " step(s) recorded at or after step " << step << " by the interrupted run";
-  } else {
-    if (!create) return;
-    f->file = h5::File::create(path, comm_);
-    f->completion_length = completion_length;
-    f->has_logprob = has_logprob;
-    h5::File& file = f->file;
-    write_provenance(file, kTrajectoryFormat, kTrajectoryFormatVersion, meta_.config_ini);
-    file.set_attr("completion_length", f->completion_length);
-    file.set_attr("has_old_logprob", int64_t{f->has_logprob ? 1 : 0});
-    file.set_attr("reward_names", meta_.reward_names);
-    file.set_attr("mask_token_id", meta_.mask_token_id);
-    file.set_attr("steps_per_file", cfg_.steps_per_file);
-    file.set_attr("first_step", f->first_step);
-    file.set_attr("compression", cfg_.compression);
-    file.set_attr("decoding_settings", std::vector<std::string>{});
-    file.set_attr("num_steps", int64_t{0});
-    file.set_attr("num_samples", int64_t{0});
-    file.set_attr("num_prompt_tokens", int64_t{0});
-    create_datasets(*f, static_cast<int64_t>(meta_.reward_names.size()), chunk_rows,
-                    static_cast<int>(cfg_.compression));
-  }
-  file_ = std::move(f);
+  });
 }
 
 void TrajectoryWriter::write_group(size_t begin, size_t end) {
@@ -434,7 +480,7 @@ void TrajectoryWriter::write_group(size_t begin, size_t end) {
   f.file.set_attr("num_steps", f.steps);
   f.file.set_attr("num_samples", f.rows);
   f.file.set_attr("num_prompt_tokens", f.tokens);
-  f.dirty = true;
+  if (n_steps > 0) f.last_recorded = step_rows.back();
 }
 
 }  // namespace mdrl::io

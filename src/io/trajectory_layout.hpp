@@ -1,5 +1,5 @@
 // Internal to the trajectory store: the datasets of a trajectory file (src/io/README.md), the
-// writer's state for its open file and its buffer of steps not yet written. Shared by
+// writer's state for its open segment and its buffer of steps not yet written. Shared by
 // trajectory_writer.cpp, trajectory_file.cpp and trajectory_reader.cpp so the three agree on names
 // and types.
 #pragma once
@@ -57,13 +57,14 @@ namespace mdrl::io {
 struct TrajectoryWriter::OpenFile {
   h5::File file;
   std::map<std::string, h5::Dataset> ds;  // "samples/step_map", "steps/step", ...
-  int64_t first_step = 0;  // the steps the file may hold: [first_step, last_step]
+  std::string final_path;  // seg-<first step>.h5; the file is open as final_path + ".tmp"
+  int64_t first_step = 0;  // the steps the segment may hold (trajectory.steps_per_file): [first_step, last_step]
   int64_t last_step = 0;
+  int64_t last_recorded = 0;  // the last step written to it
   int64_t rows = 0, tokens = 0, steps = 0;  // used: samples, prompt tokens, steps (root attributes num_*)
   int64_t cap_rows = 0, cap_tokens = 0, cap_steps = 0;  // current extents of the datasets
   int64_t completion_length = 0;
   bool has_logprob = false;
-  bool dirty = false;                 // written since the last flush to disk
   std::vector<std::string> decoding;  // the table that steps/decoding indexes
 
   // Grows the datasets (collectively) to hold `need_rows` samples, `need_tokens` prompt tokens and

@@ -1,10 +1,14 @@
 // TrajectoryReader (for tools and tests): reads a trajectory file's attributes, its step index and
-// blocks of samples; TrajectorySample::state_after rebuilds intermediate decoding states from the
-// step map (DESIGN.md data flow step 2).
+// blocks of samples, or a run's segment files as one history (steps ascending across files);
+// TrajectorySample::state_after rebuilds intermediate decoding states from the step map (DESIGN.md
+// data flow step 2).
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <utility>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "io/file_util.hpp"
 #include "io/trajectory_layout.hpp"
 
@@ -26,38 +30,69 @@ std::vector<int32_t> TrajectorySample::state_after(int64_t steps_done, int32_t m
 }
 
 struct TrajectoryReader::Impl {
-  h5::File file;
+  struct Part {
+    h5::File file;
+    int64_t first_sample = 0, num_samples = 0;  // its rows in the history
+  };
+  std::vector<Part> parts;
 };
 
 TrajectoryReader::TrajectoryReader(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
-  impl_->file = h5::File::open(path, MPI_COMM_SELF, h5::Access::ReadOnly);
-  const h5::File& f = impl_->file;
-  format_version_ = check_format(f, kTrajectoryFormat, kTrajectoryFormatVersion);
-  config_ini_ = f.attr_string("config_ini");
-  git_commit_ = f.attr_string("git_commit");
-  created_ = f.attr_string("created");
-  world_size_ = f.attr_int("world_size");
-  mask_token_id_ = f.attr_int("mask_token_id");
-  completion_length_ = f.attr_int("completion_length");
-  has_old_logprob_ = f.attr_int("has_old_logprob") != 0;
-  reward_names_ = f.attr_strings("reward_names");
-  const auto table = f.attr_strings("decoding_settings");
-  // num_steps counts the recorded steps; a file its writer did not close may have longer datasets.
-  const int64_t n = f.attr_int("num_steps");
-  for (const char* name : {"steps/step", "steps/first_sample", "steps/num_samples", "steps/decoding"})
-    MDRL_CHECK(f.open_dataset(name).rows() >= n, core::FormatError,
-               path + ": /" + name + " is shorter than num_steps = " + std::to_string(n) + " (file damaged)");
-  const auto step = f.open_dataset("steps/step").read_rows_vector<int64_t>(0, n);
-  const auto first = f.open_dataset("steps/first_sample").read_rows_vector<int64_t>(0, n);
-  const auto count = f.open_dataset("steps/num_samples").read_rows_vector<int64_t>(0, n);
-  const auto decoding = f.open_dataset("steps/decoding").read_rows_vector<int32_t>(0, n);
-  const int64_t rows = f.open_dataset("samples/step").rows();
-  for (size_t i = 0; i < step.size(); ++i) {
-    MDRL_CHECK(first[i] == num_samples_ && count[i] >= 0 && first[i] + count[i] <= rows &&
-                   decoding[i] >= 0 && static_cast<size_t>(decoding[i]) < table.size(),
-               core::FormatError, path + ": step index row " + std::to_string(i) + " is inconsistent (file damaged)");
-    steps_.push_back({step[i], first[i], count[i], table[static_cast<size_t>(decoding[i])]});
-    num_samples_ += count[i];
+  std::error_code ec;
+  const bool run = fs::is_directory(path, ec);
+  files_ = run ? run_files(path) : std::vector<std::string>{path};
+  MDRL_CHECK(!files_.empty(), core::IoError,
+             path + " holds no trajectory files (seg-*.h5); is it a run's trajectories/ folder?");
+  for (size_t p = 0; p < files_.size(); ++p) {
+    const std::string& file = files_[p];
+    Impl::Part part;
+    part.file = h5::File::open(file, MPI_COMM_SELF, h5::Access::ReadOnly);
+    const h5::File& f = part.file;
+    const int64_t version = check_format(f, kTrajectoryFormat, kTrajectoryFormatVersion);
+    const int64_t l = f.attr_int("completion_length");
+    const bool logprob = f.attr_int("has_old_logprob") != 0;
+    const auto rewards = f.attr_strings("reward_names");
+    if (p == 0) {
+      format_version_ = version;
+      config_ini_ = f.attr_string("config_ini");
+      git_commit_ = f.attr_string("git_commit");
+      created_ = f.attr_string("created");
+      world_size_ = f.attr_int("world_size");
+      mask_token_id_ = f.attr_int("mask_token_id");
+      completion_length_ = l;
+      has_old_logprob_ = logprob;
+      reward_names_ = rewards;
+    }
+    MDRL_CHECK(l == completion_length_ && logprob == has_old_logprob_ && rewards == reward_names_, core::FormatError,
+               file + " holds completions of length " + std::to_string(l) + (logprob ? " with" : " without") +
+                   " old log-probs and rewards " + core::join(rewards, ",") + ", " + files_.front() + " " +
+                   std::to_string(completion_length_) + (has_old_logprob_ ? " with" : " without") + " and " +
+                   core::join(reward_names_, ",") + ": read the files one by one");
+    const auto table = f.attr_strings("decoding_settings");
+    // num_steps counts the recorded steps; a file its writer did not close may have longer datasets.
+    const int64_t n = f.attr_int("num_steps");
+    for (const char* name : {"steps/step", "steps/first_sample", "steps/num_samples", "steps/decoding"})
+      MDRL_CHECK(f.open_dataset(name).rows() >= n, core::FormatError,
+                 file + ": /" + name + " is shorter than num_steps = " + std::to_string(n) + " (file damaged)");
+    const auto step = f.open_dataset("steps/step").read_rows_vector<int64_t>(0, n);
+    const auto first = f.open_dataset("steps/first_sample").read_rows_vector<int64_t>(0, n);
+    const auto count = f.open_dataset("steps/num_samples").read_rows_vector<int64_t>(0, n);
+    const auto decoding = f.open_dataset("steps/decoding").read_rows_vector<int32_t>(0, n);
+    const int64_t rows = f.open_dataset("samples/step").rows();
+    part.first_sample = num_samples_;
+    for (size_t i = 0; i < step.size(); ++i) {
+      MDRL_CHECK(first[i] == part.num_samples && count[i] >= 0 && first[i] + count[i] <= rows && decoding[i] >= 0 &&
+                     static_cast<size_t>(decoding[i]) < table.size(),
+                 core::FormatError, file + ": step index row " + std::to_string(i) + " is inconsistent (file damaged)");
+      MDRL_CHECK(steps_.empty() || step[i] > steps_.back().step, core::FormatError,
+                 file + ": step " + std::to_string(step[i]) + " follows step " + std::to_string(steps_.back().step) +
+                     (i == 0 && p > 0 ? " of " + files_[p - 1] + " (segments overlap: move the older one aside)"
+                                      : " (file damaged)"));
+      steps_.push_back({step[i], num_samples_ + first[i], count[i], table[static_cast<size_t>(decoding[i])]});
+      part.num_samples += count[i];
+    }
+    num_samples_ += part.num_samples;
+    impl_->parts.push_back(std::move(part));
   }
 }
 
@@ -67,44 +102,49 @@ TrajectoryReader::TrajectoryReader(TrajectoryReader&&) noexcept = default;
 std::vector<TrajectorySample> TrajectoryReader::read(int64_t first, int64_t count) const {
   MDRL_CHECK(first >= 0 && count >= 0 && first + count <= num_samples_, core::IoError,
              path_ + ": samples [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                 ") requested; the file holds " + std::to_string(num_samples_));
-  std::vector<TrajectorySample> out(static_cast<size_t>(count));
-  if (count == 0) return out;
-  const h5::File& f = impl_->file;
-  const int64_t l = completion_length_;
-  const auto col = [&](const char* name) { return f.open_dataset(std::string("samples/") + name); };
-  const auto offset = col("prompt_offset").read_rows_vector<int64_t>(first, count);
-  const auto length = col("prompt_length").read_rows_vector<int32_t>(first, count);
-  const auto ids = col("completion_ids").read_rows_vector<int32_t>(first, count);
-  const auto step_map = col("step_map").read_rows_vector<int16_t>(first, count);
-  const auto conf = col("confidence").read_rows_vector<float>(first, count);
-  const auto logp = has_old_logprob_ ? col("old_logprob").read_rows_vector<float>(first, count) : std::vector<float>{};
-  const auto reward = col("reward").read_rows_vector<double>(first, count);
-  const auto advantage = col("advantage").read_rows_vector<double>(first, count);
-  const auto group = col("group_id").read_rows_vector<int64_t>(first, count);
-  const auto rank = col("rank").read_rows_vector<int32_t>(first, count);
-  const auto step = col("step").read_rows_vector<int64_t>(first, count);
-  const auto rewards = col("rewards").read_rows_vector<double>(first, count);
-  const size_t k = reward_names_.size();
-  // The prompts of consecutive samples are consecutive: one read for the block.
-  const int64_t t0 = offset.front(), t1 = offset.back() + length.back();
-  const auto tokens = col("prompt_ids").read_rows_vector<int32_t>(t0, t1 - t0);
-  for (size_t i = 0; i < out.size(); ++i) {
-    TrajectorySample& s = out[i];
-    s.index = first + static_cast<int64_t>(i);
-    s.step = step[i];
-    s.rank = rank[i];
-    s.group_id = group[i];
-    const auto p0 = tokens.begin() + (offset[i] - t0);
-    s.prompt_ids.assign(p0, p0 + length[i]);
-    const size_t a = i * static_cast<size_t>(l), b = a + static_cast<size_t>(l);
-    s.completion_ids.assign(ids.begin() + a, ids.begin() + b);
-    s.step_map.assign(step_map.begin() + a, step_map.begin() + b);
-    s.confidence.assign(conf.begin() + a, conf.begin() + b);
-    if (has_old_logprob_) s.old_logprob.assign(logp.begin() + a, logp.begin() + b);
-    s.rewards.assign(rewards.begin() + i * k, rewards.begin() + (i + 1) * k);
-    s.reward = reward[i];
-    s.advantage = advantage[i];
+                 ") requested; it holds " + std::to_string(num_samples_));
+  std::vector<TrajectorySample> out;
+  out.reserve(static_cast<size_t>(count));
+  for (const auto& part : impl_->parts) {
+    const int64_t lo = std::max(first, part.first_sample);
+    const int64_t hi = std::min(first + count, part.first_sample + part.num_samples);
+    if (lo >= hi) continue;
+    const h5::File& f = part.file;
+    const int64_t at = lo - part.first_sample, n = hi - lo, l = completion_length_;
+    const auto col = [&](const char* name) { return f.open_dataset(std::string("samples/") + name); };
+    const auto offset = col("prompt_offset").read_rows_vector<int64_t>(at, n);
+    const auto length = col("prompt_length").read_rows_vector<int32_t>(at, n);
+    const auto ids = col("completion_ids").read_rows_vector<int32_t>(at, n);
+    const auto step_map = col("step_map").read_rows_vector<int16_t>(at, n);
+    const auto conf = col("confidence").read_rows_vector<float>(at, n);
+    const auto logp = has_old_logprob_ ? col("old_logprob").read_rows_vector<float>(at, n) : std::vector<float>{};
+    const auto reward = col("reward").read_rows_vector<double>(at, n);
+    const auto advantage = col("advantage").read_rows_vector<double>(at, n);
+    const auto group = col("group_id").read_rows_vector<int64_t>(at, n);
+    const auto rank = col("rank").read_rows_vector<int32_t>(at, n);
+    const auto step = col("step").read_rows_vector<int64_t>(at, n);
+    const auto rewards = col("rewards").read_rows_vector<double>(at, n);
+    const size_t k = reward_names_.size();
+    // The prompts of consecutive samples are consecutive: one read for the block.
+    const int64_t t0 = offset.front(), t1 = offset.back() + length.back();
+    const auto tokens = col("prompt_ids").read_rows_vector<int32_t>(t0, t1 - t0);
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+      TrajectorySample& s = out.emplace_back();
+      s.index = lo + static_cast<int64_t>(i);
+      s.step = step[i];
+      s.rank = rank[i];
+      s.group_id = group[i];
+      const auto p0 = tokens.begin() + (offset[i] - t0);
+      s.prompt_ids.assign(p0, p0 + length[i]);
+      const size_t a = i * static_cast<size_t>(l), b = a + static_cast<size_t>(l);
+      s.completion_ids.assign(ids.begin() + a, ids.begin() + b);
+      s.step_map.assign(step_map.begin() + a, step_map.begin() + b);
+      s.confidence.assign(conf.begin() + a, conf.begin() + b);
+      if (has_old_logprob_) s.old_logprob.assign(logp.begin() + a, logp.begin() + b);
+      s.rewards.assign(rewards.begin() + i * k, rewards.begin() + (i + 1) * k);
+      s.reward = reward[i];
+      s.advantage = advantage[i];
+    }
   }
   return out;
 }
@@ -117,19 +157,29 @@ std::vector<TrajectorySample> TrajectoryReader::step_samples(size_t step_index) 
 }
 
 std::vector<std::string> TrajectoryReader::run_files(const std::string& dir) {
-  std::vector<std::string> files;
+  // (first step, name): seg-<first>.h5 and steps_<first>.h5 by the number in their names, the
+  // version-1 one-file-per-run name from step 0 on.
+  std::vector<std::pair<int64_t, std::string>> files;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     if (e.path().extension() != ".h5") continue;
-    if (name == "trajectories.h5" || name.rfind("steps_", 0) == 0) files.push_back(e.path().string());
+    const auto number = [&](size_t at) -> std::optional<int64_t> {
+      const std::string digits = name.substr(at, name.size() - 3 - at);
+      if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+      return std::stoll(digits);
+    };
+    std::optional<int64_t> first;
+    if (name == "trajectories.h5") first = INT64_MIN;
+    else if (name.rfind("seg-", 0) == 0) first = number(4);
+    else if (name.rfind("steps_", 0) == 0) first = number(6);
+    if (first) files.emplace_back(*first, e.path().string());
   }
-  // Zero-padded names sort by first step; the one-file-per-run name holds step 0 onwards.
-  std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
-    const bool ra = a.ends_with("trajectories.h5"), rb = b.ends_with("trajectories.h5");
-    return ra != rb ? ra : a < b;
-  });
-  return files;
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> out;
+  for (auto& f : files) out.push_back(std::move(f.second));
+  return out;
 }
 
 }  // namespace mdrl::io

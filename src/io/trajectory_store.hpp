@@ -1,5 +1,9 @@
 // The rollout trajectory store (DESIGN.md data flow step 6; file format in src/io/README.md): one
-// HDF5 file per run (or per N training steps) under <run.dir>/trajectories/. Every rank buffers its
+// HDF5 segment file per checkpoint interval under <run.dir>/trajectories/, seg-<first step>.h5,
+// written as seg-<first step>.h5.tmp and closed, fsync'ed and renamed when the interval ends
+// (flush(), called right before each checkpoint), so a hard kill can lose only the steps after the
+// last checkpoint, which the resumed run redoes; finished segments are never written again. Every
+// rank buffers its
 // samples of `trajectory.flush_every` training steps in memory; then all ranks write them together,
 // one collective extend and one write per dataset, each rank's rows at the offsets given by prefix
 // sums of the ranks' sample counts, so each step's samples lie in rank order. The step map makes
@@ -20,7 +24,8 @@
 
 namespace mdrl::io {
 
-inline constexpr int64_t kTrajectoryFormatVersion = 1;
+// 2: segment files (seg-<first step>.h5); 1: trajectories.h5 / steps_<first>.h5, still read.
+inline constexpr int64_t kTrajectoryFormatVersion = 2;
 inline constexpr const char* kTrajectoryFormat = "mdrl-trajectories";
 
 // Facts fixed for a run, stored as root attributes of every file.
@@ -50,7 +55,8 @@ struct TrajectoryBatch {
 
 class TrajectoryWriter {
  public:
-  // `dir` is created if missing. Files are opened at the first write. Collective over comm.
+  // `dir` is created if missing, and partial segments (*.h5.tmp) a killed run left there are
+  // deleted. A segment is created at the first write that has samples. Collective over comm.
   TrajectoryWriter(MPI_Comm comm, std::string dir, TrajectoryMeta meta, TrajectoryConfig cfg);
   ~TrajectoryWriter();
   TrajectoryWriter(const TrajectoryWriter&) = delete;
@@ -61,20 +67,23 @@ class TrajectoryWriter {
   // calls, when all ranks write the buffered steps together. Errors therefore surface at that
   // write, on every rank alike: a bad batch on any rank, ranks on different steps, or completion
   // settings that change within a file throw there, the buffered steps are discarded, and the
-  // writer stays usable. The first write of a writer reopens an existing file for the first step
-  // appended (after a resume) and drops the steps at or after it recorded there by the interrupted
-  // run, and deletes per-N files that start after it: the store then reads as if never interrupted.
+  // writer stays usable. The first write of a writer (after a resume: at the first step appended,
+  // s) deletes the finished segments that start at or after s and cuts a segment that holds steps
+  // before and after s back to the steps before s (a copy renamed over it): the store then reads as
+  // if never interrupted.
   void append(const TrajectoryBatch& batch);
-  // Writes the buffered steps and flushes the file to disk (HDF5 metadata, then fsync). Collective.
-  // The training loop calls it right before saving a checkpoint, so the store holds every step the
-  // checkpoint covers: a run resumed from that checkpoint redoes, and drops, only later steps.
+  // Writes the buffered steps and finishes the current segment: closed, fsync'ed, renamed to
+  // seg-<first step>.h5; the next write starts a new one. Collective. The training loop calls it
+  // right before saving a checkpoint, so finished segments hold every step the checkpoint covers: a
+  // run resumed from that checkpoint redoes, and drops, only later steps.
   void flush();
-  // Writes the buffered steps and closes the current file (also done by the destructor, which
-  // cannot report errors). Collective.
+  // As flush() (also done by the destructor, which cannot report errors). Collective.
   void close();
 
-  // Path of the file that holds `step`.
+  // Path of the finished segment that holds `step`; empty when none does.
   std::string path_for_step(int64_t step) const;
+  // seg-<first_step, 8 digits>.h5
+  static std::string segment_name(int64_t first_step);
   // Bytes of sample data handed to append() so far by this rank (for benchmarks).
   int64_t bytes_appended() const { return bytes_appended_; }
   // Steps appended but not yet written.
@@ -84,15 +93,18 @@ class TrajectoryWriter {
   struct Pending;
 
  private:
-  // Reopens the file of `step` left by an interrupted run, dropping its steps >= `step`; creates a
-  // new file (for completions of `completion_length`, with or without old log-probs, `chunk_rows`
-  // samples per chunk) when there is none and `create` is set. Collective.
-  void open_for(int64_t step, bool create, int64_t completion_length = 0, bool has_logprob = false,
-                int64_t chunk_rows = 1);
-  // Writes the buffered steps (one extend and one write per dataset); `sync` then flushes the file
-  // to disk. Collective.
-  void write_pending(bool sync);
-  // Writes the agreed buffered steps [begin, end) (Pending::agreed), which lie in the open file.
+  // Creates the segment (as its .tmp) whose first step is `step`, for completions of
+  // `completion_length`, with or without old log-probs, `chunk_rows` samples per chunk. Collective.
+  void start_segment(int64_t step, int64_t completion_length, bool has_logprob, int64_t chunk_rows);
+  // Closes the open segment, then rank 0 fsyncs it and renames it to its final name. Collective.
+  void finish_segment();
+  // A resumed run's first write, at step `s`: rank 0 deletes or cuts back the finished segments of
+  // the interrupted run that hold steps >= s. Collective.
+  void drop_steps_from(int64_t s);
+  // Writes the buffered steps (one extend and one write per dataset) to the open segment, starting
+  // one when needed. Collective.
+  void write_pending();
+  // Writes the agreed buffered steps [begin, end) (Pending::agreed), which lie in the open segment.
   // Collective.
   void write_group(size_t begin, size_t end);
 
@@ -109,6 +121,7 @@ class TrajectoryWriter {
   std::unique_ptr<Pending> pending_;
   bool first_write_ = true;
   int64_t first_step_ = INT64_MIN;  // the first step appended (the resume point); INT64_MIN: none yet
+  int64_t run_length_ = -1, run_logprob_ = -1;  // the settings of this writer's segments (-1: none yet)
   bool decoding_sent_ = false;  // rank 0's last decoding settings, known to every rank
   std::string last_decoding_;
   int64_t bytes_appended_ = 0;
@@ -145,13 +158,16 @@ struct TrajectoryStep {
 
 class TrajectoryReader {
  public:
-  // Opens one file read-only in this process alone. Throws core::IoError (missing, truncated,
-  // corrupt) or core::FormatError (not a trajectory file, newer format) naming the file.
+  // Opens one file, or a directory's segments (run_files) as one history in step order, read-only
+  // in this process alone. Throws core::IoError (missing, truncated, corrupt) or core::FormatError
+  // (not a trajectory file, a newer format, segments that overlap or disagree on the completion
+  // length, old log-probs or reward names) naming the file.
   explicit TrajectoryReader(const std::string& path);
   ~TrajectoryReader();
   TrajectoryReader(TrajectoryReader&&) noexcept;
 
   const std::string& path() const { return path_; }
+  const std::vector<std::string>& files() const { return files_; }  // the files read, in step order
   int64_t format_version() const { return format_version_; }
   const std::string& config_ini() const { return config_ini_; }
   const std::string& git_commit() const { return git_commit_; }
@@ -164,18 +180,21 @@ class TrajectoryReader {
 
   const std::vector<TrajectoryStep>& steps() const { return steps_; }
   int64_t num_samples() const { return num_samples_; }
-  // Samples [first, first + count), in file order (steps ascending; within a step, rank order).
+  // Samples [first, first + count), in history order (steps ascending; within a step, rank order).
   std::vector<TrajectorySample> read(int64_t first, int64_t count) const;
   TrajectorySample sample(int64_t index) const { return read(index, 1).at(0); }
   std::vector<TrajectorySample> step_samples(size_t step_index) const;
 
-  // The trajectory files of a run directory's trajectories/ folder, ordered by first step.
+  // The trajectory files of a run directory's trajectories/ folder (seg-*.h5, and the version-1
+  // names trajectories.h5 and steps_*.h5), ordered by first step; temporaries (*.tmp) and files
+  // moved aside (*.corrupt) are not listed.
   static std::vector<std::string> run_files(const std::string& dir);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string path_;
+  std::vector<std::string> files_;
   int64_t format_version_ = 0, world_size_ = 0, mask_token_id_ = -1, completion_length_ = 0, num_samples_ = 0;
   bool has_old_logprob_ = false;
   std::string config_ini_, git_commit_, created_;

@@ -1,13 +1,15 @@
 // TrajectoryWriter: buffered collective appends of each step's samples to the run's trajectory
-// file(s) (format in src/io/README.md). append() checks the batch and copies this rank's rows into
+// segments (format in src/io/README.md). append() checks the batch and copies this rank's rows into
 // the buffer, without any communication: a collective per step would make every rank wait for the
 // slowest at every step. Every `trajectory.flush_every` appends, and in flush() / close(), the ranks
 // exchange their tables of buffered steps and write them together (trajectory_file.cpp): the fixed
 // costs of a write (collectives, extends, metadata, MPI-IO calls) are shared by several steps, which
-// is what makes small per-step batches write at disk speed.
+// is what makes small per-step batches write at disk speed. flush() also finishes the segment
+// (closed, fsync'ed, renamed from its .tmp name), so a hard kill never touches a finished segment.
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 
 #include "core/check_mpi.hpp"
@@ -67,8 +69,17 @@ TrajectoryWriter::TrajectoryWriter(MPI_Comm comm, std::string dir, TrajectoryMet
   MDRL_CHECK_MPI(MPI_Comm_size(comm_, &world_));
   std::error_code ec;
   if (rank_ == 0) fs::create_directories(dir_, ec);
+  // Partial segments are only ever left by a killed run: nobody else writes here while a run is alive.
+  if (rank_ == 0 && !ec)
+    for (const auto& e : fs::directory_iterator(dir_, ec))
+      if (e.path().extension() == ".tmp" && e.path().filename().string().rfind("seg-", 0) == 0) {
+        fs::remove(e.path(), ec);
+        if (ec) break;
+      }
   const int64_t ok = bcast_int(comm_, ec ? 0 : 1);
-  MDRL_CHECK(ok == 1, core::IoError, "cannot create the trajectory directory " + dir_ + (ec ? ": " + ec.message() : ""));
+  MDRL_CHECK(ok == 1, core::IoError,
+             "cannot create the trajectory directory " + dir_ + " or delete partial segments in it" +
+                 (ec ? ": " + ec.message() : "") + "; check its permissions");
   // The ranks sharing this node: one of them writes the node's rows (trajectory_file.cpp). Without
   // trajectory.node_writer every rank is a "node" of its own.
   if (cfg_.node_writer)
@@ -85,6 +96,14 @@ TrajectoryWriter::TrajectoryWriter(MPI_Comm comm, std::string dir, TrajectoryMet
 }
 
 TrajectoryWriter::~TrajectoryWriter() {
+  if (std::uncaught_exceptions() > 0) {
+    // Unwinding from an error on this rank (a dead-rank case): writing the buffer and finishing the
+    // segment are collective and would wait forever for ranks that are elsewhere. The open segment
+    // stays a .tmp (a resumed run deletes it; finished segments are untouched) and the error ends
+    // the job.
+    (void)file_.release();
+    return;
+  }
   try {
     close();
   } catch (const std::exception& e) {
@@ -97,31 +116,30 @@ TrajectoryWriter::~TrajectoryWriter() {
 
 int64_t TrajectoryWriter::buffered_steps() const { return static_cast<int64_t>(pending_->steps.size()); }
 
-void TrajectoryWriter::flush() { write_pending(true); }
+void TrajectoryWriter::flush() {
+  write_pending();
+  finish_segment();
+}
 
-void TrajectoryWriter::close() {
-  write_pending(false);
-  if (!file_) return;
-  auto f = std::move(file_);
-  f->close();
+void TrajectoryWriter::close() { flush(); }
+
+std::string TrajectoryWriter::segment_name(int64_t first_step) {
+  char name[48];
+  std::snprintf(name, sizeof name, "seg-%08lld.h5", static_cast<long long>(first_step));
+  return name;
 }
 
 std::string TrajectoryWriter::path_for_step(int64_t step) const {
-  if (cfg_.steps_per_file <= 0) return (fs::path(dir_) / "trajectories.h5").string();
-  char name[48];
-  std::snprintf(name, sizeof name, "steps_%08lld.h5", static_cast<long long>(step - step % cfg_.steps_per_file));
-  return (fs::path(dir_) / name).string();
+  for (const auto& path : TrajectoryReader::run_files(dir_)) {
+    const TrajectoryReader r(path);
+    if (!r.steps().empty() && r.steps().front().step <= step && step <= r.steps().back().step) return path;
+  }
+  return {};
 }
 
-void TrajectoryWriter::write_pending(bool sync) {
+void TrajectoryWriter::write_pending() {
   Pending& q = *pending_;
-  if (q.steps.empty()) {
-    if (sync && file_ && file_->dirty) {
-      file_->file.flush();
-      file_->dirty = false;
-    }
-    return;
-  }
+  if (q.steps.empty()) return;
   // Emptied however this ends: after an error close() and the destructor must not write the same
   // rows again (every rank fails alike, so the ranks stay in step).
   struct Clear {
@@ -217,22 +235,14 @@ void TrajectoryWriter::write_pending(bool sync) {
   // of a write that failed too, whose steps were dropped) ---------------------------------------------
   if (first_write_) {
     first_write_ = false;
-    const int64_t first = first_step_;
-    // Files of the interrupted run that start after it are superseded (see append()).
-    if (rank_ == 0 && cfg_.steps_per_file > 0) {
-      std::error_code ec;
-      for (const auto& path : TrajectoryReader::run_files(dir_)) {
-        const std::string stem = fs::path(path).stem().string();  // steps_00000120
-        if (stem.rfind("steps_", 0) == 0 && std::stoll(stem.substr(6)) > first) fs::remove(path, ec);
-      }
-    }
-    open_for(first, false);  // its broadcast of whether the file exists follows the removals
+    drop_steps_from(first_step_);
   }
 
-  // ---- one write per file the steps fall in (one, unless a steps_per_file boundary is crossed) ----
+  // ---- one write per segment the steps fall in (one, unless a steps_per_file boundary is crossed) --
+  const auto window = [&](int64_t step) { return cfg_.steps_per_file > 0 ? step - step % cfg_.steps_per_file : 0; };
   for (size_t begin = 0, end = 0; begin < steps.size(); begin = end) {
     end = begin;
-    while (end < steps.size() && path_for_step(steps[end].step) == path_for_step(steps[begin].step)) ++end;
+    while (end < steps.size() && window(steps[end].step) == window(steps[begin].step)) ++end;
     // The group's settings: those of its steps with samples, which must agree.
     int64_t l = -1, logprob = -1, first_rows = 0;
     for (size_t j = begin; j < end; ++j) {
@@ -243,19 +253,23 @@ void TrajectoryWriter::write_pending(bool sync) {
         first_rows = steps[j].total_rows;
       }
       MDRL_CHECK(steps[j].l == l && steps[j].logprob == logprob, core::FormatError,
-                 path_for_step(steps[j].step) + ": step " + std::to_string(steps[j].step) +
-                     " has completions of length " + std::to_string(steps[j].l) +
-                     (steps[j].logprob == 1 ? " with" : " without") + " old log-probs, an earlier step " +
-                     std::to_string(l) + (logprob == 1 ? " with" : " without") +
-                     " (settings changed within a file? use trajectory.steps_per_file or a new run directory)");
+                 dir_ + ": step " + std::to_string(steps[j].step) + " has completions of length " +
+                     std::to_string(steps[j].l) + (steps[j].logprob == 1 ? " with" : " without") +
+                     " old log-probs, an earlier step of its segment " + std::to_string(l) +
+                     (logprob == 1 ? " with" : " without") +
+                     " (settings changed within a segment? use trajectory.steps_per_file or a new run directory)");
     }
     if (l < 0) continue;  // nothing to record
     const int64_t group_first = steps[begin].step;
-    if (!file_ || group_first < file_->first_step || group_first > file_->last_step) {
-      if (file_) {
-        auto old = std::move(file_);
-        old->close();
-      }
+    if (file_ && (group_first < file_->first_step || group_first > file_->last_step)) finish_segment();
+    // One history per run: without trajectory.steps_per_file its segments share the settings.
+    MDRL_CHECK(file_ || cfg_.steps_per_file > 0 || run_length_ < 0 || (l == run_length_ && logprob == run_logprob_),
+               core::FormatError,
+               dir_ + ": step " + std::to_string(group_first) + " has completions of length " + std::to_string(l) +
+                   (logprob == 1 ? " with" : " without") + " old log-probs, earlier steps of this run " +
+                   std::to_string(run_length_) + (run_logprob_ == 1 ? " with" : " without") +
+                   " (settings changed within a run? use trajectory.steps_per_file or a new run directory)");
+    if (!file_) {
       // Uncompressed: a chunk per write of the usual constant batch, each rank's block of rows of a
       // write then lies in one chunk and is written as one piece (trajectory_file.cpp). Compressed:
       // a chunk per step, so that chunks are whole when written however flush() cuts writes short
@@ -263,20 +277,19 @@ void TrajectoryWriter::write_pending(bool sync) {
       // of the widest columns (4 bytes a position) stays within the 1 MiB chunk cache of readers
       // (h5py's default too), or reading sample by sample would read every chunk again and again.
       const int64_t per_chunk = cfg_.compression > 0 ? first_rows : first_rows * cfg_.flush_every;
-      open_for(group_first, true, l, logprob == 1,
-               std::clamp<int64_t>(per_chunk, 1, std::max<int64_t>(1, (1 << 20) / (4 * l))));
+      start_segment(group_first, l, logprob == 1,
+                    std::clamp<int64_t>(per_chunk, 1, std::max<int64_t>(1, (1 << 20) / (4 * l))));
     }
     const OpenFile& f = *file_;
     MDRL_CHECK(f.completion_length == l && f.has_logprob == (logprob == 1), core::FormatError,
-               f.file.path() + " holds completions of length " + std::to_string(f.completion_length) +
+               f.final_path + " holds completions of length " + std::to_string(f.completion_length) +
                    (f.has_logprob ? " with" : " without") + " old log-probs; step " + std::to_string(group_first) +
                    " has length " + std::to_string(l) + (logprob == 1 ? " with" : " without") +
-                   " (settings changed within a file? use trajectory.steps_per_file or a new run directory)");
+                   " (settings changed within a segment? use trajectory.steps_per_file or a new run directory)");
+    run_length_ = l;
+    run_logprob_ = logprob;
     write_group(begin, end);
-  }
-  if ((sync || cfg_.sync_writes) && file_ && file_->dirty) {
-    file_->file.flush();
-    file_->dirty = false;
+    if (cfg_.sync_writes) file_->file.flush();
   }
 }
 
@@ -356,7 +369,7 @@ void TrajectoryWriter::append(const TrajectoryBatch& batch) {
   }
   q.steps.push_back(std::move(st));
   // The count of appends decides, so every rank writes at the same call.
-  if (static_cast<int64_t>(q.steps.size()) >= cfg_.flush_every) write_pending(false);
+  if (static_cast<int64_t>(q.steps.size()) >= cfg_.flush_every) write_pending();
 }
 
 }  // namespace mdrl::io

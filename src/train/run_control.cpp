@@ -6,6 +6,7 @@
 #include "config/options.hpp"
 #include "core/check_mpi.hpp"
 #include "core/error.hpp"
+#include "core/fault_injection.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "dist/collectives_mpi.hpp"
@@ -119,6 +120,7 @@ bool RunControl::consume_file(const char* name, const char* rename_to) const {
 }
 
 StepDecision RunControl::at_step_boundary() {
+  core::fault::at(core::fault::Point::Step, env_.rank());  // MDRL_FAULT (dead-rank tests); nothing when unset
   const auto now = std::chrono::steady_clock::now();
   longest_step_s_ = std::max(longest_step_s_, std::chrono::duration<double>(now - last_).count());
   last_ = now;

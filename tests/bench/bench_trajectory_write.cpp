@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
           w.close();
           t_close = MPI_Wtime() - t0;
           mine = w.bytes_appended();
-          if (env.rank() == 0) io::fsync_path(tdir + "/trajectories.h5");
+          if (env.rank() == 0) io::fsync_path(tdir + "/seg-00000000.h5");
           t = MPI_Wtime() - t0;
         }
         MPI_Allreduce(&mine, &bytes, 1, MPI_INT64_T, MPI_SUM, env.world());
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
         t_sync.push_back(t);
         t_nosync.push_back(t_close);
         if (env.rank() == 0) {
-          file_bytes = static_cast<int64_t>(fs::file_size(tdir + "/trajectories.h5"));
+          file_bytes = static_cast<int64_t>(fs::file_size(tdir + "/seg-00000000.h5"));
           fs::remove_all(tdir);
         }
       }

@@ -45,16 +45,11 @@ std::vector<nlohmann::json> metric_rows(const fs::path& run) {
   return rows;
 }
 
-// Every dataset of the run's trajectory files, as text (h5py through the project's Python).
+// Every column of the run's trajectory history (its segments joined in step order, which depend on
+// where checkpoints fell), as text: tools/mdrl_trajectories.py (h5py) through the project's Python.
 std::string trajectory_dump(const fs::path& run) {
-  const std::string py =
-      "import h5py, sys, glob, numpy as np\n"
-      "for f in sorted(glob.glob(sys.argv[1] + '/trajectories/*.h5')):\n"
-      "  h = h5py.File(f, 'r')\n"
-      "  def show(name, obj):\n"
-      "    if isinstance(obj, h5py.Dataset): print(name, obj.shape, np.asarray(obj[()]).tobytes().hex())\n"
-      "  h.visititems(show)\n";
-  const auto r = run_command("'" + env_or_throw("MDRL_PYTHON") + "' -c \"" + py + "\" " + run.string());
+  const auto r = run_command("'" + env_or_throw("MDRL_PYTHON") + "' '" + env_or_throw("MDRL_SOURCE_DIR") +
+                             "/tools/mdrl_trajectories.py' '" + (run / "trajectories").string() + "' --dump");
   BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
   return r.output;
 }

@@ -1,8 +1,9 @@
 // Under `mpirun -np 2`: both ranks append different sample counts (zero included) for several
 // steps, written one step at a time or several buffered steps per write (across per-N file
 // boundaries too), with and without compression, and one process reading the file sees every
-// sample in order (steps ascending, ranks ascending within a step). A resume from the state a crash
-// after a checkpoint's flush() leaves loses nothing. Ranks that disagree on the step, or a bad batch
+// sample in order (steps ascending, ranks ascending within a step; the run's segments read as one
+// history and one by one). A resume from the state a crash after a checkpoint's flush() leaves
+// loses nothing. Ranks that disagree on the step, or a bad batch
 // on one rank, fail both ranks at the write instead of hanging.
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -39,15 +40,24 @@ io::TrajectoryMeta make_meta() {
   return meta;
 }
 
-// On rank 0: every file of `tdir` holds the steps of `steps` (each with count(step, rank) samples of
-// every rank, in order, unless `redone` says a step was redone with `redone_count` per rank).
+// On rank 0: the history of `tdir` (its segments read as one, and each segment alone) holds the
+// steps of `steps` (each with count(step, rank) samples of every rank, in order, unless `redone`
+// says a step was redone with `redone_count` per rank).
 void check_run(const std::string& tdir, const std::vector<int64_t>& steps, int64_t redone = INT64_MAX,
                int64_t redone_count = 0) {
   const auto n = [&](int64_t step, int r) { return step >= redone ? redone_count : count(step, r); };
   std::vector<int64_t> seen;
-  for (const auto& path : io::TrajectoryReader::run_files(tdir)) {
+  std::vector<std::string> sources = io::TrajectoryReader::run_files(tdir);
+  const size_t files = sources.size();
+  sources.push_back(tdir);
+  for (const auto& path : sources) {
+    if (path == tdir) {
+      BOOST_TEST(seen == steps);
+      seen.clear();
+    }
     io::TrajectoryReader r(path);
     BOOST_TEST(r.world_size() == world_size());
+    if (path == tdir) BOOST_TEST(r.files().size() == files);
     int64_t index = 0;
     for (size_t s = 0; s < r.steps().size(); ++s) {
       const auto& st = r.steps()[s];
@@ -177,7 +187,7 @@ BOOST_AUTO_TEST_CASE(ranks_on_different_steps_fail_together) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank == 0) {
-    io::TrajectoryReader r(dir.path + "/first/trajectories.h5");
+    io::TrajectoryReader r(dir.path + "/first");
     BOOST_REQUIRE_EQUAL(r.steps().size(), 1u);
     BOOST_TEST(r.steps()[0].step == 5);
   }
@@ -210,7 +220,7 @@ BOOST_AUTO_TEST_CASE(ranks_on_different_steps_fail_together) {
   w.close();
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank == 0) {
-    io::TrajectoryReader r(dir.path + "/t/trajectories.h5");
+    io::TrajectoryReader r(dir.path + "/t");
     BOOST_TEST(r.num_samples() == 2 * world_size());
   }
 }

@@ -1,4 +1,4 @@
-// Writes a small trajectory file and a checkpoint into the directory given as argv[1], plus
+// Writes a small trajectory store (two segments) and a checkpoint into the directory given as argv[1], plus
 // expected.json with values to find in them, for tests/unit/io/check_h5py.py: users read mdrl's
 // HDF5 files with h5py, so the formats of src/io/README.md are checked from Python too.
 #include <mpi.h>
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
       b.old_logprob = torch::full({2, 4}, -0.5);
       b.decoding = R"({"steps": 2})";
       w.append(b);
+      if (step == 0) w.flush();  // a checkpoint after step 0: two segments, one step each
     }
   }
   io::CheckpointState s;
