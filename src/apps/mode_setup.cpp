@@ -3,7 +3,10 @@
 #include <iostream>
 
 #include "apps/dispatch.hpp"
+#include "apps/mode_eval.hpp"
 #include "apps/mode_export.hpp"
+#include "eval/eval_config.hpp"
+#include "train/run_control.hpp"
 #include "apps/mode_info.hpp"
 #include "apps/mode_score.hpp"
 #include "apps/mode_rl.hpp"
@@ -34,7 +37,7 @@ const std::vector<ModeInfo>& modes() {
       {"diffu-grpo", "diffu-GRPO reinforcement learning (d1)", nullptr, run_rl},
       {"one-step-grpo", "one-step GRPO reinforcement learning", nullptr, run_rl},
       {"cj-grpo", "consistency-trajectory GRPO (CJ-GRPO)", nullptr, run_rl},
-      {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", "the evaluation issue"},
+      {"eval", "accuracy on GSM8K, MATH500, Countdown, Sudoku across decoding settings", nullptr, MDRL_MODE_RUN(run_eval)},
       {"generate", "decode prompts, with a live view of unmasking", nullptr, MDRL_MODE_RUN(run_generate)},
       {"score", "score generation files (ours and the reference tools' JSON)", nullptr, MDRL_MODE_RUN(run_score)},
       {"export", "merged weights or a PEFT adapter as safetensors", nullptr, MDRL_MODE_RUN(run_export)},
@@ -78,6 +81,11 @@ AllOptions collect_all_options() {
   ScoreConfig score;
   tasks_cfg.add_options(opts);
   score.add_options(opts);
+  eval::EvalConfig eval_cfg;
+  train::RunControlConfig eval_control;
+  config::Options eval_opts("eval");
+  eval_cfg.add_options(eval_opts);
+  eval_control.add_options(eval_opts);
   sft::SftSettings sft_settings;
   config::Options sft_opts("sft");
   add_sft_options(sft_opts, sft_settings);
@@ -85,7 +93,7 @@ AllOptions collect_all_options() {
   config::Options rl_opts("rl");
   add_rl_mode_options(rl_opts, rl_settings);
   AllOptions all;
-  for (const auto* o : {&opts, &sft_opts, &rl_opts}) {
+  for (const auto* o : {&opts, &sft_opts, &rl_opts, &eval_opts}) {
     for (const auto& n : o->section_names()) all.sections.insert(n);
     for (const auto& i : o->options()) all.keys.insert(i.key);
   }

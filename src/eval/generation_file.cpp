@@ -10,16 +10,20 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "tasks/data_files.hpp"
+#include "tasks/task.hpp"
 
 namespace mdrl::eval {
 namespace fs = std::filesystem;
 namespace {
 
-GenerationSet& set_for(std::vector<GenerationSet>& sets, const std::string& setup, const std::string& task) {
+// `where` (file, or file:line) names the generation that would join the setup, for the message.
+GenerationSet& set_for(std::vector<GenerationSet>& sets, const std::string& setup, const std::string& task,
+                       const std::string& where) {
   for (auto& s : sets)
     if (s.setup == setup) {
       MDRL_CHECK(s.task == task, core::FormatError,
-                 "setup '" + setup + "' appears with two tasks ('" + s.task + "' and '" + task + "')");
+                 where + ": setup '" + setup + "' appears with two tasks ('" + s.task + "' and '" + task +
+                     "'); give each task its own \"setup\"");
       return s;
     }
   sets.push_back({setup, task, {}, {}});
@@ -38,7 +42,7 @@ void read_reference_json(const fs::path& p, std::vector<GenerationSet>& sets) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
     throw core::FormatError(p.string() + ": not valid JSON (" + e.what() + ")");
   }
   MDRL_CHECK(j.is_object() && j.contains("generations") && j["generations"].is_array(), core::FormatError,
@@ -48,7 +52,7 @@ void read_reference_json(const fs::path& p, std::vector<GenerationSet>& sets) {
     core::log::warn() << "skipping " << p.string() << ": not named <setup>_<rank>_generations.json";
     return;
   }
-  GenerationSet& s = set_for(sets, setup, task_of_setup(setup, p.string()));
+  GenerationSet& s = set_for(sets, setup, task_of_setup(setup, p.string()), p.string());
   s.files.push_back(p.string());
   size_t idx = 0;
   for (const auto& g : j["generations"]) {
@@ -63,9 +67,12 @@ void read_own_jsonl(const fs::path& p, std::vector<GenerationSet>& sets) {
   for (const auto& row : tasks::read_jsonl(p.string())) {
     const std::string where = p.string() + ":" + std::to_string(row.line);
     const std::string task = tasks::json_string(row, "task", p.string());
+    const auto names = tasks::task_names();
+    MDRL_CHECK(std::find(names.begin(), names.end(), task) != names.end(), core::FormatError,
+               where + ": \"task\" = '" + task + "' is not a task; use one of gsm8k, math, countdown, sudoku");
     const std::string setup =
         row.value.contains("setup") ? tasks::json_string(row, "setup", p.string()) : p.stem().string();
-    GenerationSet& s = set_for(sets, setup, task);
+    GenerationSet& s = set_for(sets, setup, task, where);
     if (s.files.empty() || s.files.back() != p.string()) s.files.push_back(p.string());
     s.items.push_back({field_string(row.value, "question", where), field_string(row.value, "generation", where),
                        row.value.value("ground_truth", nlohmann::json()), where});

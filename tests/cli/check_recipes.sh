@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every shipped configuration (inputs/recipes/*.ini, inputs/quickstart/*.ini) is read and validated
-# by the mode its file name names (sft_*, diffu_grpo_*, one_step_grpo_*, cj_grpo_*), through
+# by the mode its file name names (sft_*, diffu_grpo_*, one_step_grpo_*, cj_grpo_*, eval*), through
 # `mdrl <mode> -c FILE --print-config`: unknown keys, bad values and invalid decoding combinations
 # (spec algorithms.md §1.3-§1.6, Q6/Q7) fail here, before anyone loads an 8B model. Paths that need
 # files outside the checkout (the LLaDA folder, task data, the quickstart SFT model) are replaced by
@@ -43,6 +43,7 @@ mode_of() {
     one_step_grpo*) echo one-step-grpo ;;
     diffu_grpo*) echo diffu-grpo ;;
     sft*) echo sft ;;
+    eval*) echo eval ;;
     *) echo "" ;;
   esac
 }
@@ -158,7 +159,7 @@ declare -A built
 for file in inputs/recipes/*.ini inputs/quickstart/*.ini; do
   mode="$(mode_of "$file")"
   if [[ -z "$mode" ]]; then
-    fail "$file: the name does not say its mode (sft_*, diffu_grpo_*, one_step_grpo_*, cj_grpo_*)"
+    fail "$file: the name does not say its mode (sft_*, diffu_grpo_*, one_step_grpo_*, cj_grpo_*, eval*)"
     continue
   fi
   if [[ -z "${built[$mode]:-}" ]]; then

@@ -2,8 +2,12 @@
 # The body of every training job (jobs/slurm/<mode>.sbatch sources it after its #SBATCH lines):
 # site settings, build, the time left, srun of `mdrl $MDRL_MODE` with --run.walltime, and the
 # resume / requeue loop. Documented in jobs/slurm/README.md; the variables are those listed at the
-# top of sft.sbatch. Needs MDRL_MODE (sft, diffu-grpo, one-step-grpo, cj-grpo) and
-# MDRL_DEFAULT_RECIPE from the sbatch file, and the job's arguments as "$@".
+# top of sft.sbatch. Needs MDRL_MODE (sft, diffu-grpo, one-step-grpo, cj-grpo, eval) and
+# MDRL_DEFAULT_RECIPE from the sbatch file, and the job's arguments as "$@". Optional, for modes
+# whose output folder is not a training run (eval): MDRL_DIR_OPTION, the option naming the folder
+# (default run.dir), and the functions mdrl_job_finished (default: <dir>/final exists) and
+# mdrl_job_progress (prints a value that changes when a start made progress; default: the newest
+# checkpoint's name), defined by the sbatch file before it sources this one.
 set -euo pipefail
 
 MODE="${MDRL_MODE:?jobs/slurm/lib/train_job.sh: the sbatch file must set MDRL_MODE}"
@@ -40,18 +44,19 @@ BIN="$ROOT/build/$PRESET/bin/mdrl"
 STARTUP_S="${MDRL_STARTUP_S:-300}"
 MIN_RUN_S="${MDRL_MIN_RUN_S:-1800}"
 
-# The run directory: the last --run.dir among the arguments, else MDRL_RUN_DIR, else a default
-# from the recipe's name. It must stay the same across requeues: resume reads it.
+# The run directory: the last --run.dir (MDRL_DIR_OPTION) among the arguments, else MDRL_RUN_DIR,
+# else a default from the recipe's name. It must stay the same across requeues: resume reads it.
+DIR_OPTION="${MDRL_DIR_OPTION:-run.dir}"
 RUN_DIR="${MDRL_RUN_DIR:-${MDRL_SCRATCH:-$ROOT}/runs/$RECIPE_NAME}"
 RUN_DIR_ARG=1
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[i]}" in
-    --run.dir=*) RUN_DIR="${args[i]#--run.dir=}"; RUN_DIR_ARG=0 ;;
-    --run.dir) RUN_DIR="${args[i + 1]:-}"; RUN_DIR_ARG=0 ;;
+    "--$DIR_OPTION="*) RUN_DIR="${args[i]#--"$DIR_OPTION"=}"; RUN_DIR_ARG=0 ;;
+    "--$DIR_OPTION") RUN_DIR="${args[i + 1]:-}"; RUN_DIR_ARG=0 ;;
   esac
 done
-[[ -n "$RUN_DIR" ]] || die "the run directory is empty (--run.dir or MDRL_RUN_DIR)"
+[[ -n "$RUN_DIR" ]] || die "the run directory is empty (--$DIR_OPTION or MDRL_RUN_DIR)"
 [[ "$RUN_DIR" == /* ]] || RUN_DIR="$ROOT/$RUN_DIR"
 
 say "job ${SLURM_JOB_ID:-none} (restart ${SLURM_RESTART_COUNT:-0}): ${SLURM_JOB_NUM_NODES:-1} node(s) ${SLURM_JOB_NODELIST:-$(hostname)}, ${SLURM_NTASKS:-1} rank(s)"
@@ -81,8 +86,12 @@ seconds_left() {
 }
 
 # ---- run state -------------------------------------------------------------------------------------------
-finished() { [[ -d "$RUN_DIR/final" ]]; }
-latest_checkpoint() { cat "$RUN_DIR/checkpoints/latest" 2>/dev/null || true; }
+finished() {
+  if declare -F mdrl_job_finished >/dev/null; then mdrl_job_finished; else [[ -d "$RUN_DIR/final" ]]; fi
+}
+latest_checkpoint() {
+  if declare -F mdrl_job_progress >/dev/null; then mdrl_job_progress; else cat "$RUN_DIR/checkpoints/latest" 2>/dev/null || true; fi
+}
 stop_file() { [[ -e "$RUN_DIR/STOP" ]]; }
 # mdrl renames a STOP file it acted on to STOP.done (so a rerun goes on): this attempt was stopped by it.
 stopped_by_file() { [[ -e "$RUN_DIR/STOP.done" ]]; }
@@ -115,7 +124,7 @@ while true; do
   attempt=$((attempt + 1))
   left="$(seconds_left)"
   cmd=("$BIN" "$MODE" -c "$RECIPE")
-  if ((RUN_DIR_ARG)); then cmd+=("--run.dir=$RUN_DIR"); fi
+  if ((RUN_DIR_ARG)); then cmd+=("--$DIR_OPTION=$RUN_DIR"); fi
   if [[ -n "$left" ]]; then
     # mdrl's clock starts after the model is loaded: leave the start-up time out.
     walltime=$((left - STARTUP_S))
