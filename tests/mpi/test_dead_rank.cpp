@@ -3,9 +3,10 @@
 // reports, or std::abort), in every training and decoding mode. Each time, every rank and mpirun
 // end within 10 s of the fault with a non-zero exit, and no checkpoint is damaged: the same command
 // run again resumes from the newest complete checkpoint and reaches the end. `generate` prints
-// nothing when a rank dies (its output is gathered first).
+// nothing when a rank dies (its output is gathered first); `eval` leaves its setup unfinished (no
+// done marker) and the same command finishes it.
 //
-// The modes are one table (kModes): a mode that lands (cj-grpo, eval) is one more line.
+// The modes are one table (kModes): every mode that trains or decodes is one line.
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -58,6 +59,12 @@ const std::vector<ModeCase> kModes = {
     {"generate",
      " --model.preset=tiny --generate.prompt_file={dir}/prompts.txt --generate.batch_size=1"
      " --decode.gen_length=16 --decode.block_length=16 --decode.steps=8",
+     false, "batch:3"},
+    {"eval",
+     " --model.preset=tiny --tokenizer.path=builtin:byte_level --eval.source=generated --eval.prompt_style=bare"
+     " --eval.tasks=sudoku --tasks.generated_count=200 --eval.subsample=200 --eval.strategies=semi-ar_lcr"
+     " --eval.gen_lengths=16 --eval.steps=8 --eval.block_lengths=16 --decode.gen_length=16 --eval.batch_size=1"
+     " --eval.out_dir={dir}/eval",
      false, "batch:3"},
 };
 
@@ -264,6 +271,16 @@ void check_ended(Job& job, const ModeCase& m, const std::string& what, double fa
     BOOST_TEST(job.output().find("=== 0:") == std::string::npos, m.mode << " " << what << "\n" << job.output());
 }
 
+// eval: the killed run left its setup unfinished (no done marker), and the same command finishes it.
+void eval_rerun_completes(const ModeCase& m, const fs::path& dir, const std::string& what) {
+  const fs::path out = dir / "eval";
+  BOOST_TEST(!fs::exists(out / "done" / "sudoku_semi-ar_lcr_16_8_b16.json"), what << ": a killed setup counted as done");
+  const auto r = run_command(mpirun2(m, dir, "", "warn"));
+  BOOST_TEST_REQUIRE(r.status == 0, "eval " << what << ", rerun:\n" << r.output);
+  BOOST_TEST(file_text(out / "results.json").find("\"complete\": true") != std::string::npos, what);
+  BOOST_TEST(fs::exists(out / "done" / "sudoku_semi-ar_lcr_16_8_b16.json"), what);
+}
+
 void prepare(const fs::path& dir) {
   std::ofstream prompts(dir / "prompts.txt");
   for (int i = 0; i < 2000; ++i) prompts << "prompt " << i << "\n";
@@ -300,6 +317,7 @@ BOOST_AUTO_TEST_CASE(sigkill_of_one_rank_ends_the_job) {
     BOOST_REQUIRE_EQUAL(kill(job.rank_pid(1), SIGKILL), 0);
     check_ended(job, m, "SIGKILL of rank 1", t);
     if (m.checkpoints) rerun_resumes(m, dir.path(), "SIGKILL of rank 1");
+    if (m.mode == "eval") eval_rerun_completes(m, dir.path(), "SIGKILL of rank 1");
   }
 }
 
@@ -321,6 +339,7 @@ BOOST_AUTO_TEST_CASE(a_rank_that_throws_or_aborts_ends_the_job) {
         BOOST_TEST(job.output().find("r0] unexpected error: fault injected by MDRL_FAULT on rank 0") != std::string::npos,
                    job.output());
       if (m.checkpoints && spec.find("throw") != std::string::npos) rerun_resumes(m, dir.path(), "MDRL_FAULT=" + spec);
+      if (m.mode == "eval" && spec.find("throw") != std::string::npos) eval_rerun_completes(m, dir.path(), spec);
     }
   }
 }
