@@ -50,6 +50,8 @@ def check_format(f, path):
     fmt = f.attrs.get("format")
     if fmt != FORMAT:
         raise FormatError(f"{path} is not an mdrl {FORMAT} file (its root attribute 'format' is {fmt!r})")
+    if "format_version" not in f.attrs:
+        raise FormatError(f"{path} has no root attribute 'format_version'; it is not a complete mdrl {FORMAT} file")
     version = int(f.attrs["format_version"])
     if not 1 <= version <= FORMAT_VERSION:
         raise FormatError(f"{path} has {FORMAT} format version {version}; this reader knows versions "
@@ -57,18 +59,41 @@ def check_format(f, path):
     return version
 
 
-def read_run(path):
+def history_files(path):
+    """The files of one history: [path] for a file, run_files(path) for a folder. A path that does not
+    exist, or a folder without trajectory files, is a FormatError naming it."""
+    if os.path.isdir(path):
+        files = run_files(path)
+        if not files:
+            raise FormatError(f"{path} holds no trajectory files (seg-*.h5); is it a run's trajectories/ folder?")
+        return files
+    if not os.path.exists(path):
+        raise FormatError(f"{path}: no such file or folder")
+    return [path]
+
+
+def open_file(path):
+    """h5py.File(path, "r"), with a FormatError naming the file when it is not HDF5 (or unreadable)."""
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise FormatError(f"{path} is not an mdrl {FORMAT} file: it does not open as HDF5 ({e})") from None
+
+
+def read_run(path, columns=None):
     """One file, or a directory's segments as one history: a dict of numpy arrays ("samples/<col>",
     "steps/<col>", with prompt offsets and first samples counted over the whole history, and
     "steps/decoding" as the settings text of each step) plus "attrs" (the first file's root
-    attributes) and "files"."""
-    files = run_files(path) if os.path.isdir(path) else [path]
-    if not files:
-        raise FormatError(f"{path} holds no trajectory files (seg-*.h5); is it a run's trajectories/ folder?")
+    attributes) and "files". `columns`: the sample columns to read (default all)."""
+    return read_files(history_files(path), columns)
+
+
+def read_files(files, columns=None):
+    """read_run() of a list of files, in the given order (each file's steps follow the previous file's)."""
     cols, steps, attrs = {}, {"step": [], "first_sample": [], "num_samples": [], "decoding": []}, None
     rows = tokens = 0
     for path_i in files:
-        with h5py.File(path_i, "r") as f:
+        with open_file(path_i) as f:
             check_format(f, path_i)
             a = dict(f.attrs)
             if attrs is None:
@@ -87,6 +112,8 @@ def read_run(path):
             steps["decoding"].extend(str(table[i]) for i in f["steps/decoding"][:n_steps])
             t = int(a["num_prompt_tokens"])
             for name, d in f["samples"].items():
+                if columns is not None and name not in columns:
+                    continue
                 v = d[:t] if name == "prompt_ids" else d[:n]
                 if name == "prompt_offset":
                     v = v + tokens

@@ -43,7 +43,8 @@ flock 9
 PACKAGES=(g++ cmake ninja-build ccache git pkg-config python3 python3-venv
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
           libboost-program-options-dev libboost-test-dev nlohmann-json3-dev
-          libpcre2-dev libutf8proc-dev)
+          libpcre2-dev libutf8proc-dev
+          chromium fonts-dejavu-core)  # headless rendering of tools/mdrl-analyze reports (a test)
 if [[ $DO_APT == 1 ]]; then
   if command -v dpkg-query >/dev/null; then
     missing=()
