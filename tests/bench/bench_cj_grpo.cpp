@@ -78,7 +78,9 @@ bool reset_peak() {
 
 model::LladaModel make_policy(const Setup& s) {
   model::LladaModel m(model::preset(s.preset), 7);
-  m->eval();  // dropout off, as cj-grpo's default rollouts and training
+  // Training mode, as the cj-grpo loop trains (activation checkpointing acts only in training
+  // mode); the presets' dropout is 0, so the network stays deterministic.
+  m->train();
   model::LoraSettings l;
   l.rank = 8, l.alpha = 16, l.dropout = 0.0;
   l.targets = {"q_proj", "k_proj", "v_proj", "attn_out", "ff_proj", "up_proj", "ff_out"};
