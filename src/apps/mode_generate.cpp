@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "apps/mode_setup.hpp"
 #include "config/options.hpp"
@@ -23,10 +24,11 @@
 #include "decode/decode_config.hpp"
 #include "decode/generate.hpp"
 #include "dist/collectives_mpi.hpp"
-#include "eval/task_decode.hpp"
 #include "dist/device.hpp"
 #include "dist/dist_config.hpp"
 #include "dist/mpi_env.hpp"
+#include "eval/task_decode.hpp"
+#include "io/io_config.hpp"
 #include "model/model_config.hpp"
 #include "tokenizer/chat_template.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -81,7 +83,11 @@ void GenerateConfig::add_options(config::Options& opts) {
       .add("batch_size", batch_size, "prompts decoded together per rank (left-padded to the longest)")
       .add("live", live, "show the unmasking step by step when stdout is a terminal and there is one rank")
       .add("skip_special", skip_special, "drop special tokens from the printed completions")
-      .add("show_plan", show_plan, "print the decode plan (windows, counts, gamma per step) before decoding");
+      .add("show_plan", show_plan, "print the decode plan (windows, counts, gamma per step) before decoding")
+      .add("traces", traces,
+           "write every generation's step map and confidences to this folder (the trajectory store's HDF5 "
+           "format, one step; group_id = the prompt's index, reward 0) for tools/mdrl-analyze order/eos; "
+           "empty = none");
   opts.add_validator([this] { validate(); });
 }
 
@@ -142,7 +148,33 @@ int run_generate(const dist::MpiEnv& env, const std::vector<std::string>& args) 
   if (live) job.observer = [&](const decode::PlanStep& s, const torch::Tensor& x) {
     draw_live(tok, x, x.size(1) - dc.gen_length, den.mask_id(), s.index, plan.num_steps());
   };
-  const auto mine = eval::decode_share(env.rank(), env.size(), den, tok, ids, job, gen);
+  std::vector<std::pair<decode::PromptBatch, decode::DecodeResult>> parts;
+  std::vector<int64_t> rows;
+  eval::BatchSink sink;
+  if (!gc.traces.empty())
+    sink = [&](const std::vector<size_t>& idx, const decode::PromptBatch& p, const decode::DecodeResult& r) {
+      parts.emplace_back(p, r);
+      for (const size_t i : idx) rows.push_back(static_cast<int64_t>(i));
+    };
+  const auto mine = eval::decode_share(env.rank(), env.size(), den, tok, ids, job, gen, nullptr, sink);
+  if (!gc.traces.empty()) {  // collective: every rank writes its rows of the one step
+    io::TrajectoryConfig tcfg_traces;
+    tcfg_traces.flush_every = 1;
+    io::TrajectoryWriter writer(env.world(), gc.traces, io::TrajectoryMeta{opts.resolved_ini(), {"none"}, den.mask_id()},
+                                tcfg_traces);
+    writer.append(eval::trace_batch(0, parts, rows, std::vector<double>(rows.size(), 0.0), den.pad_id(),
+                                    nlohmann::json{{"mode", "generate"},
+                                                   {"schedule", decode::schedule_name(dc.schedule)},
+                                                   {"gen_length", dc.gen_length},
+                                                   {"steps", dc.steps},
+                                                   {"block_length", dc.block_length},
+                                                   {"block_num", dc.block_num},
+                                                   {"temperature", dc.temperature},
+                                                   {"eoser", dc.eoser}}
+                                        .dump()));
+    writer.close();
+    if (env.rank() == 0) core::log::info() << "decode traces of " << prompts.size() << " prompt(s) in " << gc.traces;
+  }
   const auto texts = eval::gather_texts(env.world(), mine, prompts.size());
   if (env.rank() != 0) return 0;
   for (size_t i = 0; i < texts.size(); ++i) std::cout << "=== " << i << ": " << prompts[i] << "\n" << texts[i] << "\n";

@@ -23,6 +23,7 @@ struct GenerateConfig {
   bool live = true;          // show the unmasking step by step when stdout is a terminal (one rank)
   bool skip_special = true;  // drop special tokens from the printed text (the reference's decode)
   bool show_plan = false;    // print the decode plan before decoding
+  std::string traces;        // folder for the decode traces (trajectory store format); empty = none
 
   void add_options(config::Options& opts);
   void validate() const;

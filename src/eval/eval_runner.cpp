@@ -195,39 +195,6 @@ std::vector<Done> gather_done(MPI_Comm comm, const std::vector<Done>& mine) {
   return out;
 }
 
-// Traces of one chunk on this rank: its batches left-padded to one width.
-io::TrajectoryBatch trace_batch(int64_t step,
-                                const std::vector<std::pair<decode::PromptBatch, decode::DecodeResult>>& parts,
-                                const std::vector<int64_t>& group, const std::vector<double>& reward, int64_t pad_id,
-                                const std::string& decoding) {
-  io::TrajectoryBatch b;
-  b.step = step;
-  b.decoding = decoding;
-  if (parts.empty()) return b;
-  int64_t P = 0;
-  for (const auto& [p, r] : parts) P = std::max(P, p.ids.size(1));
-  std::vector<torch::Tensor> pid, pm, comp, sm, conf;
-  for (const auto& [p, r] : parts) {
-    const int64_t extra = P - p.ids.size(1);
-    const auto cpu_ids = p.ids.to(torch::kCPU), cpu_mask = p.mask.to(torch::kCPU);
-    pid.push_back(torch::cat({torch::full({p.ids.size(0), extra}, pad_id, torch::kLong), cpu_ids}, 1));
-    pm.push_back(torch::cat({torch::zeros({p.ids.size(0), extra}, torch::kBool), cpu_mask}, 1));
-    comp.push_back(r.completion.to(torch::kCPU));
-    sm.push_back(r.trace.step_map.to(torch::kCPU));
-    conf.push_back(r.trace.confidence.to(torch::kCPU).to(torch::kFloat));
-  }
-  b.prompt_ids = torch::cat(pid);
-  b.prompt_mask = torch::cat(pm);
-  b.completion_ids = torch::cat(comp);
-  b.step_map = torch::cat(sm);
-  b.confidence = torch::cat(conf);
-  const int64_t B = b.prompt_ids.size(0);
-  b.reward = torch::tensor(reward, torch::kDouble).to(torch::kFloat);
-  b.rewards = b.reward.view({B, 1});
-  b.advantage = torch::zeros({B}, torch::kFloat);
-  b.group_id = torch::tensor(group, torch::kLong);
-  return b;
-}
 
 // The completions of an unfinished setup: partial/<setup>.jsonl, a header line with the
 // fingerprint, then one line per chunk {"begin", "end", "wall_s", "items": [[item, tokens,

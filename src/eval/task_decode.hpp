@@ -12,12 +12,14 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "decode/decode_config.hpp"
 #include "decode/decode_plan.hpp"
 #include "decode/denoiser.hpp"
 #include "decode/generate.hpp"
+#include "io/trajectory_store.hpp"
 
 namespace mdrl::tokenizer {
 class Tokenizer;
@@ -70,5 +72,14 @@ struct TaskScore {
 };
 TaskScore score_completions(const tasks::Task& task, const std::vector<Completion>& completions,
                             const std::function<const tasks::Example&(size_t index)>& example_of);
+
+// Decoded batches of this rank (prompts and results with their traces, as a BatchSink saw them)
+// as one trajectory-store step: prompts left-padded to one width, completions, step maps,
+// confidences; `group` and `reward` per row (one component). For mdrl eval's and mdrl generate's
+// decode traces.
+io::TrajectoryBatch trace_batch(int64_t step,
+                                const std::vector<std::pair<decode::PromptBatch, decode::DecodeResult>>& parts,
+                                const std::vector<int64_t>& group, const std::vector<double>& reward, int64_t pad_id,
+                                const std::string& decoding);
 
 }  // namespace mdrl::eval

@@ -1,7 +1,10 @@
 // `mdrl generate` as a user runs it: a tiny random LLaDA with the byte-level tokenizer decodes
 // prompts from the arguments and a file, prints them in order, shows the plan; invalid decode
-// settings fail before the model is loaded, with the valid values in the message.
+// settings fail before the model is loaded, with the valid values in the message; with
+// generate.traces under mpirun -np 2 every prompt's unmasking is written to a trajectory file that
+// tools/mdrl_trajectories.py (h5py) reads back.
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
 
@@ -42,6 +45,40 @@ BOOST_AUTO_TEST_CASE(invalid_settings_fail_up_front) {
   const auto c = run_mdrl("generate " + kSmall);
   BOOST_TEST(c.status == 2, c.output);
   BOOST_TEST(has(c.output, "needs a prompt"), c.output);
+}
+
+// 3 prompts on 2 ranks, 32 tokens in 2 semi-AR blocks of 8 steps (2 tokens a step): one trajectory
+// step holding every prompt once (group_id = prompt index), each row's step map unmasking exactly
+// 2 positions at each of the 16 steps, inside the block of its step.
+BOOST_AUTO_TEST_CASE(decode_traces_for_every_prompt) {
+  TempDir dir;
+  const auto file = dir.write("prompts.txt", "first prompt\nsecond one\nthird\n");
+  const std::string traces = (dir.path() / "traces").string();
+  const auto r = run_command(env_or_throw("MPIEXEC") + " -np 2 --oversubscribe --bind-to none " + env_or_throw("MDRL_EXE") +
+                             " generate --model.preset=tiny --decode.gen_length=32 --decode.block_length=16"
+                             " --decode.steps=16 --generate.batch_size=1 --generate.prompt_file=" + file +
+                             " --generate.traces=" + traces + " --log.level=warn");
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  const std::string py =
+      "import sys, json, numpy as np\n"
+      "sys.path.insert(0, sys.argv[2])\n"
+      "import mdrl_trajectories as t\n"
+      "d = t.read_run(sys.argv[1])\n"
+      "sm = np.asarray(d['samples/step_map'])\n"
+      "print(json.dumps({'groups': sorted(int(g) for g in d['samples/group_id']),"
+      " 'steps': sorted(set(int(s) for s in d['samples/step'])),"
+      " 'per_step': [[int((row == k).sum()) for k in range(16)] for row in sm],"
+      " 'in_block': bool(all(((row // 8) == (np.arange(32) // 16)).all() for row in sm))}))\n";
+  dir.write("check.py", py);
+  const auto c = run_command("'" + env_or_throw("MDRL_PYTHON") + "' " + (dir.path() / "check.py").string() + " " + traces +
+                             " " + env_or_throw("MDRL_SOURCE_DIR") + "/tools");
+  BOOST_TEST_REQUIRE(c.status == 0, c.output);
+  const auto j = nlohmann::json::parse(c.output.substr(c.output.find('{')));
+  BOOST_TEST(j["groups"] == nlohmann::json::parse("[0, 1, 2]"), c.output);
+  BOOST_TEST(j["steps"] == nlohmann::json::parse("[0]"), c.output);
+  for (const auto& row : j["per_step"])
+    for (const auto& n : row) BOOST_TEST(n.get<int>() == 2, c.output);
+  BOOST_TEST(j["in_block"].get<bool>(), c.output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
