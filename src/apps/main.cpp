@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "apps/dispatch.hpp"
+#include "core/check_hdf5.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "dist/mpi_env.hpp"
@@ -33,7 +34,14 @@ int main(int argc, char** argv) {
   // The same error on every rank (bad data all ranks read) is printed once and ends the job
   // cleanly; an error on some ranks only ends all of them at once (MPI_Abort), so none hangs in a
   // collective.
-  if (env) return env->report_failure(message, code);
+  if (env) {
+    const int rc = env->report_failure(message, code);
+    // Every rank failed (else report_failure aborted): an HDF5 file still open here would be
+    // closed collectively inside MPI_Finalize by ranks that stopped at different places, which
+    // never ends; end the job at once instead.
+    if (env->size() > 1 && core::open_hdf5_files() > 0) dist::MpiEnv::abort(rc);
+    return rc;
+  }
   core::log::error() << message;
   return code;
 }

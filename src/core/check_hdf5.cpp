@@ -8,6 +8,11 @@ namespace mdrl::core {
 
 void silence_hdf5_error_printing() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
+int64_t open_hdf5_files() {
+  const ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  return n > 0 ? static_cast<int64_t>(n) : 0;
+}
+
 namespace detail {
 namespace {
 herr_t collect(unsigned n, const H5E_error2_t* err, void* data) {

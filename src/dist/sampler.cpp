@@ -44,8 +44,15 @@ std::vector<int64_t> ShardedSampler::next(int64_t batch) {
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(batch));
   for (int64_t k = 0; k < batch; ++k) out.push_back(perm_[static_cast<size_t>(state_.cursor + k * world_ + rank_)]);
+  last_start_ = state_.cursor;
+  last_global_ = global;
   state_.cursor += global;
   return out;
+}
+
+std::vector<int64_t> ShardedSampler::last_global_batch() const {
+  if (last_start_ < 0) return {};
+  return {perm_.begin() + last_start_, perm_.begin() + last_start_ + last_global_};
 }
 
 void ShardedSampler::restore(const State& s) {
@@ -53,6 +60,7 @@ void ShardedSampler::restore(const State& s) {
              "sampler state (epoch " + std::to_string(s.epoch) + ", cursor " + std::to_string(s.cursor) +
                  ") does not fit a data set of " + std::to_string(size_) + " samples; was the data changed?");
   state_ = s;
+  last_start_ = -1;
 }
 
 }  // namespace mdrl::dist

@@ -26,6 +26,11 @@ class ShardedSampler {
   // starts with a new permutation.
   std::vector<int64_t> next(int64_t batch);
 
+  // The sample indices of the global batch the last next() was part of: every rank's share, in
+  // permutation order (rank r's are positions r, r + W, ...); empty before the first next(). The
+  // same on every rank and for any split of that global batch into ranks x batch (logs, tests).
+  std::vector<int64_t> last_global_batch() const;
+
   State state() const { return state_; }
   void restore(const State& s);
   // The permutation of an epoch (for tests and tools).
@@ -38,6 +43,7 @@ class ShardedSampler {
   bool shuffle_;
   State state_;
   int64_t perm_epoch_ = -1;
+  int64_t last_start_ = -1, last_global_ = 0;  // position and size of the last global batch
   std::vector<int64_t> perm_;
 };
 

@@ -3,7 +3,8 @@
 // complete (after every rank closed it and rank 0 flushed it to disk), a `latest` pointer file, and
 // keep_last retention. Resume takes the newest step_<N>.h5 (temporaries of a crash are ignored) and
 // refuses one whose model signature, trainable set (full/LoRA), base weights or world size differ
-// from the run's, with a message that says what differs and what to do. Every tensor dataset
+// from the run's, with a message that says what differs and what to do (a mode whose state maps
+// onto another number of ranks, SFT, allows the world size to differ: ResumeRequirements). Every tensor dataset
 // carries the XXH64 checksum of its bytes, verified on load: a damaged file is named with the
 // tensor, and with checkpoint.fallback the run moves it aside (step_<N>.h5.corrupt) and resumes from
 // the previous checkpoint.
@@ -54,6 +55,16 @@ class CheckpointDamagedError : public core::FormatError {
   std::string reason_;
 };
 
+// Writing a checkpoint file failed (disk full, quota, a read-only or failing file system): thrown
+// by write_checkpoint_file on every rank alike at the same point, so the caller can clean up
+// together. The message is the first failing rank's error. The partial file is left open (its
+// collective close is not safe after a failed write): the process must not reach MPI_Finalize
+// normally (main aborts the job when HDF5 files are open after an error).
+class CheckpointWriteError : public core::IoError {
+ public:
+  using core::IoError::IoError;
+};
+
 // One parameter of a model as the compatibility check sees it.
 struct TensorSpec {
   std::string name;
@@ -95,6 +106,7 @@ struct CheckpointState {
   std::string config_ini;  // config::Options::resolved_ini() of the run that wrote it
 
   std::string loaded_from;  // the file it was read from (set when reading; not written)
+  int64_t world_size = 0;   // the ranks of the run that wrote it (set when reading; written from comm)
 };
 
 // What the running job needs a checkpoint to match before it resumes from it.
@@ -102,6 +114,13 @@ struct ResumeRequirements {
   ModelSignature model_signature;
   Trainable trainable = Trainable::Full;
   std::optional<uint64_t> base_checksum;  // LoRA: the loaded base weights' weights_checksum()
+  // Whether a checkpoint of another world size may be read (modes whose per-rank state is only
+  // random streams and global data cursors: SFT). Then rank r gets the saved streams of rank r, or,
+  // where the writing run had no rank r, its own stream id continued from the furthest block any
+  // saved rank had reached (a part of the stream no run has drawn); every sampler's (epoch, cursor)
+  // must be the same on every saved rank (global cursors), else the file is refused. The run then
+  // continues the same global data order, not bit-for-bit (other reductions, other noise per rank).
+  bool other_world_size = false;
 };
 
 // Writes one checkpoint file at `path` (no temporary, no rename: CheckpointManager does that).
@@ -120,14 +139,22 @@ class CheckpointManager {
   CheckpointManager(MPI_Comm comm, std::string run_dir, CheckpointConfig cfg);
 
   const std::string& dir() const { return dir_; }
+  int world_size() const;  // the size of the communicator
   // Whether checkpoint.every asks for a checkpoint after `step`.
   bool due(int64_t step) const { return cfg_.every > 0 && step > 0 && step % cfg_.every == 0; }
   // <dir>/step_<N>.h5
   std::string path_for_step(int64_t step) const;
 
   // Writes step_<N>.h5.tmp, renames it to step_<N>.h5, updates `latest` and applies keep_last.
-  // Collective; returns the final path.
+  // Collective; returns the final path. When the file cannot be written (disk full, read-only file
+  // system, I/O error) the temporary is removed and core::IoError, the same on every rank, names
+  // the file, the reason (free space or read-only, from statvfs) and the intact previous
+  // checkpoint the rerun resumes from; nothing older is deleted.
   std::string save(const CheckpointState& state);
+  // Refuses (core::IoError naming run.dir, the reason and what to do) a checkpoint directory that
+  // cannot be written: read-only, full, or not creatable. A probe file is created, written, flushed
+  // and removed by rank 0. Collective; training modes call it before their first step.
+  void ensure_writable() const;
   // The newest complete checkpoint, or none. Collective (rank 0 looks, every rank gets the answer).
   // A newest file that is not a readable checkpoint is an error naming it, not silently skipped
   // (with checkpoint.fallback it is returned, and resume() deals with it).

@@ -3,8 +3,11 @@
 // compatibility checks of a resume, verifying every tensor against its checksum.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -176,8 +179,10 @@ uint64_t xxh64(const void* data, size_t size, uint64_t seed) {
     h = seed + kP5;
   }
   h += static_cast<uint64_t>(size);
-  for (; p + 8 <= end; p += 8) h = rotl(h ^ xxh_round(0, read64(p)), 27) * kP1 + kP4;
-  if (p + 4 <= end) {
+  // Remaining counts, not p + 8 <= end: that forms pointers past the buffer, and null + 8 for
+  // an empty tensor (data == nullptr, size 0) is undefined behaviour (found by fuzz_h5_open).
+  for (; end - p >= 8; p += 8) h = rotl(h ^ xxh_round(0, read64(p)), 27) * kP1 + kP4;
+  if (end - p >= 4) {
     h = rotl(h ^ (read32(p) * kP1), 23) * kP2 + kP3;
     p += 4;
   }
@@ -204,10 +209,37 @@ uint64_t weights_checksum(const dist::NamedTensors& tensors) {
   return h;
 }
 
+namespace {
+
+// Where ranks may fail apart (creating the file, each rank writing its own tensors, closing): the
+// first failing rank's error becomes a CheckpointWriteError on every rank at this point, so no rank
+// waits in a collective the others have left. `before_throw` runs on every rank first.
+void agree_on_write(MPI_Comm comm, const std::string& failed, const std::function<void()>& before_throw = {}) {
+  int rank = 0;
+  MDRL_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  int root = failed.empty() ? INT32_MAX : rank;
+  MDRL_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &root, 1, MPI_INT, MPI_MIN, comm));
+  if (root == INT32_MAX) return;
+  const std::string what = bcast_string(comm, failed, root);
+  if (before_throw) before_throw();
+  throw CheckpointWriteError(what);
+}
+
+}  // namespace
+
 void write_checkpoint_file(const std::string& path, MPI_Comm comm, const CheckpointState& s) {
   // Shapes and attribute values must agree, or the collective creates would corrupt the file.
   dist::verify_same_text(comm, shared_text(s), "checkpoint contents (tensor names and shapes, scalars, stream names)");
-  h5::File file = h5::File::create(path, comm);
+  std::optional<h5::File> created;
+  std::string failed;
+  try {
+    created.emplace(h5::File::create(path, comm));
+  } catch (const core::Error& e) {
+    failed = e.what();
+  }
+  // (Should the file have opened on some ranks only, they leave it open: closing is collective.)
+  agree_on_write(comm, failed);
+  h5::File& file = *created;
   const int world = file.size(), rank = file.rank();
   {
     write_provenance(file, kCheckpointFormat, kCheckpointFormatVersion, s.config_ini);
@@ -230,12 +262,21 @@ void write_checkpoint_file(const std::string& path, MPI_Comm comm, const Checkpo
     // the sums are shared first (the other ranks contribute 0 to the bitwise or).
     const auto owner = assign_writers(tensors, world);
     std::vector<uint64_t> sums(tensors.size(), 0);
-    for (size_t i = 0; i < tensors.size(); ++i) {
+    for (size_t i = 0; i < tensors.size() && failed.empty(); ++i) {
       if (owner[i] != rank) continue;
       const at::Tensor c = tensors[i]->detach().to(at::kCPU).contiguous();  // one copy for both
       sums[i] = bytes_checksum(storage_view(c));
-      write_tensor(ds[i], c, h5::Transfer::Independent);
+      try {
+        write_tensor(ds[i], c, h5::Transfer::Independent);
+      } catch (const core::Error& e) {  // disk full, quota, I/O error: this rank stops writing
+        failed = e.what();
+      }
     }
+    // Every rank stops here with the same error. The partial file is left open, not closed: after
+    // a failed write HDF5's collective close can take different paths on different ranks and wait
+    // forever, so the job ends without it (main aborts when files are left open) and the
+    // temporary is deleted by CheckpointManager::save.
+    agree_on_write(comm, failed, [&] { ds.clear(); });
     if (!sums.empty())
       MDRL_CHECK_MPI(
           MPI_Allreduce(MPI_IN_PLACE, sums.data(), static_cast<int>(sums.size()), MPI_UINT64_T, MPI_BOR, comm));
@@ -266,7 +307,12 @@ void write_checkpoint_file(const std::string& path, MPI_Comm comm, const Checkpo
       d.write_rows(rank, 1, h5::Type::I64, cursors.data(), h5::Transfer::Collective);
     }
   }
-  file.close();
+  try {
+    file.close();  // flushes the metadata: the last write that can find the disk full
+  } catch (const core::Error& e) {
+    failed = e.what();
+  }
+  agree_on_write(comm, failed);
 }
 
 CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, const ResumeRequirements& req) {
@@ -275,7 +321,7 @@ CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, con
   const std::string advice = "; resume with the settings it was written with (its configuration is the root attribute "
                              "config_ini: h5dump -a config_ini " + path + "), or start a new run directory";
   const int64_t world = file.attr_int("world_size");
-  MDRL_CHECK(world == file.size(), core::FormatError,
+  MDRL_CHECK(world == file.size() || (req.other_world_size && world >= 1), core::FormatError,
              "checkpoint " + path + " was written by " + std::to_string(world) + " ranks, this run has " +
                  std::to_string(file.size()) + ": per-rank random streams and data cursors cannot be mapped" + advice);
   const std::string trainable = file.attr_string("trainable");
@@ -314,22 +360,59 @@ CheckpointState read_checkpoint_file(const std::string& path, MPI_Comm comm, con
   if (version < 2)
     core::log::debug() << "checkpoint " << path << " has format version " << version
                        << " (written before tensor checksums): its tensors are not verified";
+  s.world_size = world;
   const h5::Group ranks = file.open_group("ranks");
   const auto rng_names = ranks.attr_strings("rng_names");
-  if (!rng_names.empty()) {
-    const auto v = ranks.open_dataset("rng_state").read_rows_vector<uint64_t>(file.rank(), 1);
-    MDRL_CHECK(v.size() == 4 * rng_names.size(), core::FormatError, path + ":/ranks/rng_state has the wrong shape");
-    for (size_t i = 0; i < rng_names.size(); ++i)
-      s.rng.emplace_back(rng_names[i], core::RngStream::State{v[4 * i], v[4 * i + 1], v[4 * i + 2],
-                                                              static_cast<uint32_t>(v[4 * i + 3])});
+  if (world == file.size()) {
+    if (!rng_names.empty()) {
+      const auto v = ranks.open_dataset("rng_state").read_rows_vector<uint64_t>(file.rank(), 1);
+      MDRL_CHECK(v.size() == 4 * rng_names.size(), core::FormatError, path + ":/ranks/rng_state has the wrong shape");
+      for (size_t i = 0; i < rng_names.size(); ++i)
+        s.rng.emplace_back(rng_names[i], core::RngStream::State{v[4 * i], v[4 * i + 1], v[4 * i + 2],
+                                                                static_cast<uint32_t>(v[4 * i + 3])});
+    }
+  } else if (!rng_names.empty()) {
+    // Another world size (req.other_world_size): every saved rank's rows, mapped as the header says.
+    const size_t n = rng_names.size();
+    const auto v = ranks.open_dataset("rng_state").read_rows_vector<uint64_t>(0, world);
+    MDRL_CHECK(v.size() == 4 * n * static_cast<size_t>(world), core::FormatError,
+               path + ":/ranks/rng_state has the wrong shape");
+    const auto at = [&](int64_t r, size_t i, size_t k) { return v[(static_cast<size_t>(r) * n + i) * 4 + k]; };
+    for (size_t i = 0; i < n; ++i) {
+      if (file.rank() < world) {
+        s.rng.emplace_back(rng_names[i], core::RngStream::State{at(file.rank(), i, 0), at(file.rank(), i, 1),
+                                                                at(file.rank(), i, 2),
+                                                                static_cast<uint32_t>(at(file.rank(), i, 3))});
+        continue;
+      }
+      // A rank the writing run did not have: its own stream (the purpose of rank 0's, this rank),
+      // from the block after the furthest any saved rank had used.
+      uint64_t furthest = 0;
+      for (int64_t r = 0; r < world; ++r) furthest = std::max(furthest, at(r, i, 2));
+      const uint64_t purpose_bits = at(0, i, 1) & ~uint64_t{0xffffffff};
+      s.rng.emplace_back(rng_names[i], core::RngStream::State{at(0, i, 0),
+                                                              purpose_bits | static_cast<uint32_t>(file.rank()),
+                                                              furthest + 1, 4});
+    }
   }
   const auto sampler_names = ranks.attr_strings("sampler_names");
   if (!sampler_names.empty()) {
-    const auto v = ranks.open_dataset("sampler_state").read_rows_vector<int64_t>(file.rank(), 1);
-    MDRL_CHECK(v.size() == 2 * sampler_names.size(), core::FormatError,
+    const size_t n = sampler_names.size();
+    const int64_t first = world == file.size() ? file.rank() : 0, rows = world == file.size() ? 1 : world;
+    const auto v = ranks.open_dataset("sampler_state").read_rows_vector<int64_t>(first, rows);
+    MDRL_CHECK(v.size() == 2 * n * static_cast<size_t>(rows), core::FormatError,
                path + ":/ranks/sampler_state has the wrong shape");
-    for (size_t i = 0; i < sampler_names.size(); ++i)
+    for (size_t i = 0; i < n; ++i) {
+      // On another world size only global cursors (the same on every saved rank) carry over.
+      for (int64_t r = 1; r < rows; ++r)
+        MDRL_CHECK(v[(static_cast<size_t>(r) * n + i) * 2] == v[i * 2] &&
+                       v[(static_cast<size_t>(r) * n + i) * 2 + 1] == v[i * 2 + 1],
+                   core::FormatError,
+                   "checkpoint " + path + " was written by " + std::to_string(world) + " ranks whose data cursors '" +
+                       sampler_names[i] + "' differ, so it cannot continue on " + std::to_string(file.size()) +
+                       " ranks; resume it on " + std::to_string(world) + " ranks, or start a new run directory");
       s.samplers.emplace_back(sampler_names[i], dist::ShardedSampler::State{v[2 * i], v[2 * i + 1]});
+    }
   }
   // Every rank read the same bytes; agree anyway (the lowest rank that saw damage reports it), so
   // that all ranks throw or none does.

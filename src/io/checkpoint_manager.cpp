@@ -4,9 +4,17 @@
 // aside as step_<N>.h5.corrupt to resume from the previous one. Decisions on the file system are
 // rank 0's and broadcast, so ranks never disagree because a shared file system showed them
 // different listings.
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <iomanip>
 #include <regex>
+#include <sstream>
 
 #include "core/check_mpi.hpp"
 #include "core/error.hpp"
@@ -41,6 +49,42 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
   return found;
 }
 
+std::string bytes_text(double b) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(u == 0 ? 0 : 1) << b << " " << units[u];
+  return o.str();
+}
+
+// What stops writes under `dir` that the file system itself says (statvfs), to follow the
+// directory's name in a message: "is on a read-only file system", "is on a full file system (...)"
+// (less free than `need` bytes, or than a few blocks when need is 0); "" when neither.
+std::string file_system_problem(const std::string& dir, uint64_t need) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return {};
+  if ((st.f_flag & ST_RDONLY) != 0) return "is on a read-only file system";
+  const double free_bytes = static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize);
+  const double want = need > 0 ? static_cast<double>(need) : 4.0 * static_cast<double>(st.f_frsize);
+  if (free_bytes < want)
+    return "is on a full file system (" + bytes_text(free_bytes) + " free" +
+           (need > 0 ? ", a checkpoint needs about " + bytes_text(static_cast<double>(need)) : std::string()) + ")";
+  return {};
+}
+
+// What the user should do about `problem` (from file_system_problem) for the run in `run_dir`.
+std::string what_to_do(const std::string& problem, const std::string& run_dir, const std::string& dir) {
+  if (problem.find("read-only") != std::string::npos || problem.find("Read-only") != std::string::npos)
+    return "remount it read-write, or copy the run directory to a writable file system (cp -a " + run_dir +
+           " NEW) and run again with run.dir=NEW";
+  return "free space on that file system (df -h " + dir + "), or copy the run directory to one with room (cp -a " +
+         run_dir + " NEW) and run again with run.dir=NEW";
+}
+
 // Runs `fn` on rank 0 only and rethrows its error on every rank (as core::IoError).
 template <class Fn>
 void on_rank0(MPI_Comm comm, Fn&& fn) {
@@ -63,6 +107,47 @@ CheckpointManager::CheckpointManager(MPI_Comm comm, std::string run_dir, Checkpo
   cfg_.validate();
 }
 
+int CheckpointManager::world_size() const {
+  int size = 0;
+  MDRL_CHECK_MPI(MPI_Comm_size(comm_, &size));
+  return size;
+}
+
+void CheckpointManager::ensure_writable() const {
+  on_rank0(comm_, [&] {
+    const fs::path run_dir = fs::path(dir_).parent_path();
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    std::string problem;
+    if (ec) {
+      problem = "cannot create " + dir_ + " (" + ec.message() + ")";
+    } else {
+      // A probe as a checkpoint would be written: create, write, flush to disk, remove.
+      const std::string probe = (fs::path(dir_) / (".write_test." + std::to_string(::getpid()))).string();
+      const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      int err = fd < 0 ? errno : 0;
+      if (fd >= 0) {
+        const char block[512] = {};
+        if (::write(fd, block, sizeof block) != static_cast<ssize_t>(sizeof block) || ::fsync(fd) != 0) err = errno;
+        ::close(fd);
+        ::unlink(probe.c_str());
+      }
+      if (err != 0) problem = "writing a file there fails: " + std::string(std::strerror(err));
+    }
+    if (problem.empty()) return;
+    std::string fs_problem = file_system_problem(fs::exists(dir_, ec) ? dir_ : run_dir.string(), 0);
+    if (problem.find("Read-only") != std::string::npos) fs_problem.clear();  // says it already
+    const auto all = list_checkpoints(dir_);
+    throw core::IoError("run.dir " + run_dir.string() + " is not writable: " + problem +
+                        (fs_problem.empty() ? std::string() : "; it " + fs_problem) +
+                        ". Training writes its checkpoints, metrics.jsonl and final/ there. To go on: " +
+                        what_to_do(fs_problem.empty() ? problem : fs_problem, run_dir.string(), dir_) +
+                        "; the same command then " +
+                        (all.empty() ? std::string("starts the run")
+                                     : "resumes from " + all.front().second + " (intact, not touched)") + ".");
+  });
+}
+
 std::string CheckpointManager::path_for_step(int64_t step) const {
   return (fs::path(dir_) / ("step_" + std::to_string(step) + ".h5")).string();
 }
@@ -70,6 +155,23 @@ std::string CheckpointManager::path_for_step(int64_t step) const {
 std::string CheckpointManager::save(const CheckpointState& state) {
   const std::string final_path = path_for_step(state.step);
   const std::string tmp = final_path + ".tmp";
+  // About the file's size: the tensors, the stored configuration, and HDF5's structure.
+  uint64_t need = state.config_ini.size() + (uint64_t{64} << 10);
+  for (const auto* list : {&state.params, &state.optimizer_tensors})
+    for (const auto& [name, t] : *list) need += static_cast<uint64_t>(t.numel() * t.element_size()) + 4096;
+  // Rank 0's message for a checkpoint that cannot be written because of `problem`.
+  auto cannot_write = [&](const std::string& problem, const std::string& detail) {
+    const auto all = list_checkpoints(dir_);
+    const fs::path run_dir = fs::path(dir_).parent_path();
+    return "cannot write checkpoint " + final_path + " (step " + std::to_string(state.step) + "): " + dir_ + " " +
+           problem + ". Nothing of it was kept" +
+           (all.empty() ? std::string("; there is no earlier checkpoint")
+                        : "; the previous checkpoint " + all.front().second + " is intact") +
+           ". To go on: " + what_to_do(problem, run_dir.string(), dir_) + "; the same command then " +
+           (all.empty() ? std::string("starts the run again")
+                        : "resumes from step " + std::to_string(all.front().first)) +
+           "." + (detail.empty() ? std::string() : "\n  (" + detail + ")");
+  };
   on_rank0(comm_, [&] {
     std::error_code ec;
     fs::create_directories(dir_, ec);
@@ -77,8 +179,24 @@ std::string CheckpointManager::save(const CheckpointState& state) {
     // Temporaries are only ever left by a crash: nobody else writes here while the run is alive.
     for (const auto& e : fs::directory_iterator(dir_, ec))
       if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
+    // Not started when it cannot fit: a write that fails part way cannot end the job cleanly.
+    const std::string problem = file_system_problem(dir_, need);
+    MDRL_CHECK(problem.empty(), core::IoError, cannot_write(problem, ""));
   });
-  write_checkpoint_file(tmp, comm_, state);  // every rank has closed the file when this returns
+  try {
+    write_checkpoint_file(tmp, comm_, state);  // every rank has closed the file when this returns
+  } catch (const CheckpointWriteError& e) {
+    // Thrown on every rank alike (the disk filled up meanwhile, a quota, an I/O error): remove
+    // the partial file (its space), say why and what is left, and fail on every rank alike.
+    std::string message;
+    if (comm_rank(comm_) == 0) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      std::string problem = file_system_problem(dir_, need);
+      message = cannot_write(problem.empty() ? "could not be written to" : problem, e.what());
+    }
+    throw core::IoError(bcast_string(comm_, message));
+  }
   if (crash_before_rename_) return tmp;
   on_rank0(comm_, [&] {
     fsync_path(tmp);

@@ -210,7 +210,10 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
   state.add_sampler("train", sampler);
   io::CheckpointManager ckpt(env.world(), s.run.dir, s.checkpoint);
   const auto id = train::ModelIdentity::of(*r.model, s.model);
-  const train::ResumeOptions resume_opt{s.train, s.config_ini, {"decode.*", "sft.eval_decode", "sft.final_weights"}, total};
+  // Another world size may resume (same ranks x train.batch_size: train::check_resume_world): the
+  // sampler's cursor is global, and the per-rank streams map (io::ResumeRequirements).
+  const train::ResumeOptions resume_opt{
+      s.train, s.config_ini, {"decode.*", "sft.eval_decode", "sft.final_weights"}, total, true};
   const auto resumed = train::resume_from_latest(ckpt, s.run.dir, id, resume_opt, trainer, state);
   const int64_t resume_step = resumed ? resumed->step : -1;
   auto save = [&](const char* why) {
@@ -251,6 +254,12 @@ SftOutcome run_sft(const dist::MpiEnv& env, const SftSettings& s) {
     int64_t masked = 0, tokens = 0;
     for (int64_t k = 0; k < s.train.grad_accum; ++k) {
       const auto batch = collate(r.pick(r.data.train, sampler.next(s.train.batch_size)), r.pad_id, r.pad_to());
+      if (core::log::enabled(core::log::Level::Debug)) {
+        // The global data order (every rank's samples, the same for any ranks x batch split).
+        std::string ids;
+        for (const auto i : sampler.last_global_batch()) ids += (ids.empty() ? "" : ",") + std::to_string(i);
+        core::log::debug() << "data step " << step << " micro " << k << " samples " << ids;
+      }
       at::Generator gen = cpu_generator(masking.derive_seed());
       const auto noised = forward_process(batch, r.mask_id, s.sft.eps, gen);
       r.model->seed_dropout(dropout.derive_seed());

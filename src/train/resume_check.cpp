@@ -99,6 +99,52 @@ void check_resume_config(const std::string& checkpoint_path, const std::string& 
                           "), start a new run.dir, or accept the change with train.resume_override = " + keys);
 }
 
+void check_resume_world(const std::string& checkpoint_path, const std::string& checkpoint_ini,
+                        int64_t checkpoint_world, int64_t world_size, int64_t batch_size) {
+  const auto num = [](int64_t v) { return std::to_string(v); };
+  const std::string ranks_now = num(world_size) + (world_size == 1 ? " rank" : " ranks");
+  const std::string ranks_then = num(checkpoint_world) + (checkpoint_world == 1 ? " rank" : " ranks");
+  int64_t then_batch = 0;
+  if (!checkpoint_ini.empty())
+    for (const auto& e : config::parse_ini(checkpoint_ini, checkpoint_path + ":config_ini"))
+      if (e.key == "train.batch_size") {
+        try {
+          then_batch = std::stoll(e.value);
+        } catch (const std::exception&) {
+          then_batch = 0;
+        }
+      }
+  MDRL_CHECK(then_batch > 0, core::ConfigError,
+             "checkpoint " + checkpoint_path + " was written by " + ranks_then + " and stores no train.batch_size, so " +
+                 "it cannot be checked for a resume on " + ranks_now + "; resume it on " + ranks_then +
+                 ", or start a new run.dir");
+  const int64_t global = checkpoint_world * then_batch;
+  if (world_size * batch_size == global) {
+    core::log::warn() << "resuming " << checkpoint_path << " (written by " << ranks_then << " x train.batch_size "
+                      << then_batch << ") on " << ranks_now << " x train.batch_size " << batch_size
+                      << ": the same global batch of " << global
+                      << " sequences and data order from the same sample, but not bit-for-bit the run an "
+                         "uninterrupted job would have made (other reductions, other masking noise per rank)";
+    return;
+  }
+  std::string what_to_do;
+  if (global % world_size == 0) {
+    what_to_do = "set train.batch_size = " + num(global / world_size) + " for " + ranks_now;
+  } else {
+    std::string counts;
+    for (int64_t w = 1; w <= global; ++w)
+      if (global % w == 0) counts += (counts.empty() ? "" : ", ") + num(w);
+    what_to_do = num(global) + " sequences do not divide among " + ranks_now + ": run on " + counts +
+                 " ranks with train.batch_size = " + num(global) + " / ranks";
+  }
+  throw core::ConfigError("checkpoint " + checkpoint_path + " was written by " + ranks_then + " x train.batch_size " +
+                          num(then_batch) + " = " + num(global) + " sequences per micro-batch; this run has " +
+                          ranks_now + " x train.batch_size " + num(batch_size) + " = " + num(world_size * batch_size) +
+                          ". Resuming on another number of ranks needs the same global micro-batch (ranks x "
+                          "train.batch_size; train.grad_accum unchanged): " + what_to_do + ", resume on " + ranks_then +
+                          ", or start a new run.dir");
+}
+
 void check_resume_length(const std::string& checkpoint_path, int64_t checkpoint_step, int64_t total_steps,
                          const TrainConfig& cfg) {
   if (checkpoint_step <= total_steps) return;

@@ -40,6 +40,17 @@ void check_resume_config(const std::string& checkpoint_path, const std::string& 
                          const std::string& now_ini, const std::vector<std::string>& mode_free,
                          const std::vector<std::string>& overrides);
 
+// Resuming on another number of ranks (a requeued job that got fewer or more nodes; modes that
+// allow it: SFT). The sampler hands out global micro-batches of ranks x train.batch_size sequences
+// and cuts each epoch's tail in those units, so the run continues the same global data order from
+// the same sample when that product is kept: the checkpoint's ranks x train.batch_size (read from
+// its config_ini) must equal `world_size` x `batch_size` (train.grad_accum stays as it was, like
+// every option check_resume_config compares). Refuses (core::ConfigError naming train.batch_size,
+// both products and a batch size that works, or that none does) otherwise. Not bit-exact: the
+// reductions and each rank's masking noise differ.
+void check_resume_world(const std::string& checkpoint_path, const std::string& checkpoint_ini,
+                        int64_t checkpoint_world, int64_t world_size, int64_t batch_size);
+
 // Refuses (core::ConfigError) resuming a checkpoint at `checkpoint_step` in a run of `total_steps`
 // optimizer steps when the checkpoint is already past the end: nothing would be trained, and calling
 // that "finished" would hide that train.max_steps (or train.epochs) was lowered.

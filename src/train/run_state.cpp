@@ -79,14 +79,25 @@ void ModelIdentity::fill(io::CheckpointState& st) const {
 std::optional<io::CheckpointState> resume_from_latest(io::CheckpointManager& ckpt, const std::string& run_dir,
                                                       const ModelIdentity& id, const ResumeOptions& opt,
                                                       Trainer& trainer, RunState& state) {
+  // Before any step is trained: a read-only or full run directory is an error now, not after the
+  // first checkpoint interval.
+  ckpt.ensure_writable();
   const auto latest = ckpt.find_latest();
   if (!latest) return std::nullopt;
   MDRL_CHECK(opt.train.resume, core::ConfigError,
              "run.dir '" + run_dir + "' already has checkpoints (" + *latest +
                  "); set train.resume = true to continue that run, or choose a new run.dir");
-  auto st = ckpt.resume(id.req);  // with checkpoint.fallback, past damaged ones to an intact one
+  io::ResumeRequirements req = id.req;
+  req.other_world_size = opt.other_world_size;
+  auto st = ckpt.resume(req);  // with checkpoint.fallback, past damaged ones to an intact one
   MDRL_ASSERT(st.has_value());
-  check_resume_config(st->loaded_from, st->config_ini, opt.config_ini, opt.mode_free, opt.train.resume_override);
+  std::vector<std::string> mode_free = opt.mode_free;
+  if (st->world_size != ckpt.world_size()) {
+    check_resume_world(st->loaded_from, st->config_ini, st->world_size, ckpt.world_size(), opt.train.batch_size);
+    static const std::string batch_option = "train.batch_size";  // (a named string: GCC 12 warns on the literal)
+    mode_free.push_back(batch_option);  // checked above: ranks x batch is the checkpoint's
+  }
+  check_resume_config(st->loaded_from, st->config_ini, opt.config_ini, mode_free, opt.train.resume_override);
   check_resume_length(st->loaded_from, st->step, opt.total_steps, opt.train);
   trainer.restore(*st);
   state.restore(*st);

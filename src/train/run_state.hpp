@@ -64,10 +64,14 @@ struct ResumeOptions {
   std::string config_ini;                 // the running job's resolved configuration
   std::vector<std::string> mode_free;     // options this mode may change on resume (besides the common ones)
   int64_t total_steps = 0;
+  // Whether the mode can continue a checkpoint of another world size (io::ResumeRequirements::
+  // other_world_size; the batch rule of check_resume_world). Off: such a checkpoint is refused.
+  bool other_world_size = false;
 };
 
 // The step resumed from (its checkpoint restored into `trainer` and `state`), or none for a fresh
-// run. Collective.
+// run. Collective. First refuses a run directory that cannot be written
+// (io::CheckpointManager::ensure_writable).
 std::optional<io::CheckpointState> resume_from_latest(io::CheckpointManager& ckpt, const std::string& run_dir,
                                                       const ModelIdentity& id, const ResumeOptions& opt,
                                                       Trainer& trainer, RunState& state);
