@@ -35,3 +35,15 @@ if(MDRL_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# libFuzzer harnesses (tests/fuzz/, clang only): every library instrumented for coverage with ASan
+# and UBSan (undefined behaviour aborts, so the fuzzer reports it); the harnesses link -fsanitize=fuzzer.
+option(MDRL_FUZZ "Build the libFuzzer harnesses of tests/fuzz (clang; preset fuzz)" OFF)
+if(MDRL_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "MDRL_FUZZ=ON needs clang (libFuzzer); configure with the preset 'fuzz'.")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -45,6 +45,11 @@ PACKAGES=(g++ cmake ninja-build ccache git pkg-config python3 python3-venv
           libboost-program-options-dev libboost-test-dev nlohmann-json3-dev
           libpcre2-dev libutf8proc-dev
           chromium fonts-dejavu-core)  # headless rendering of tools/mdrl-analyze reports (a test)
+# The sanitizer trees (presets fuzz and asan; tools/check_sanitizers.sh, run by tools/test.sh in CI)
+# need clang with libFuzzer: installed in CI or with MDRL_SANITIZERS=1.
+if [[ ${CI:-} == true || ${MDRL_SANITIZERS:-0} == 1 ]]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 if [[ $DO_APT == 1 ]]; then
   if command -v dpkg-query >/dev/null; then
     missing=()

@@ -1,6 +1,7 @@
 #include "dist/consistency.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard (not only through the PCH)
 
 #include <algorithm>
 #include <climits>

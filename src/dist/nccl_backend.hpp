@@ -35,4 +35,10 @@ class NcclBackend {
 };
 
 }  // namespace mdrl::dist
+#else
+namespace mdrl::dist {
+// Without CUDA no backend is ever made; the complete (empty) type lets TensorCollectives' member
+// std::unique_ptr<NcclBackend> be destroyed on its constructor's error path.
+class NcclBackend {};
+}  // namespace mdrl::dist
 #endif

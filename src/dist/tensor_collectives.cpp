@@ -1,13 +1,14 @@
 #include "dist/tensor_collectives.hpp"
 
+#include <ATen/ATen.h>  // at::empty, at::mul_out (not only through the PCH)
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard (not only through the PCH)
+
 #include <algorithm>
 #include <climits>
 
 #include "core/check_mpi.hpp"
 #include "core/error.hpp"
-#if MDRL_HAVE_CUDA
-#include "dist/nccl_backend.hpp"
-#endif
+#include "dist/nccl_backend.hpp"  // without CUDA: an empty NcclBackend, so unique_ptr<NcclBackend> compiles
 
 namespace mdrl::dist {
 

@@ -58,8 +58,17 @@ tasks::Example example_from_ground_truth(const std::string& task, const Generati
       const auto tm = target_re.search(g.question);
       MDRL_CHECK(nm && tm, core::FormatError,
                  g.origin + ": Countdown ground_truth must be [[numbers...], target] (or the question must hold them)");
-      for (const auto& n : tasks::py::split(nm->group(1), ",")) ex.numbers.push_back(std::stoll(tasks::py::strip(n)));
-      ex.target = std::stoll(std::string(tm->group(1)));
+      // \d matches more than ASCII digits and the list may hold empty items ("[ ,35]"): each must be
+      // an ASCII integer that fits, else the file is refused (found by fuzz_generation_file).
+      const auto integer = [&](const std::string& text) {
+        MDRL_CHECK(!text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos,
+                   core::FormatError,
+                   g.origin + ": Countdown question holds '" + text + "' where a number of 'Numbers: [...]' or "
+                              "'Target: ...' must be; give ground_truth as [[numbers...], target]");
+        return std::stoll(text);
+      };
+      for (const auto& n : tasks::py::split(nm->group(1), ",")) ex.numbers.push_back(integer(tasks::py::strip(n)));
+      ex.target = integer(std::string(tm->group(1)));
     }
   } else if (task == "sudoku") {
     MDRL_CHECK(gt.is_string(), core::FormatError, g.origin + ": Sudoku ground_truth must be the solution string");

@@ -134,6 +134,8 @@ class Dataset : public Object {
   void write_all(Type type, const void* data, Transfer xfer) const;
   void read_rows(int64_t first, int64_t count, Type type, void* data) const;
   void read_all(Type type, void* data) const;
+  // FormatError naming the dataset unless 0 <= first, 0 <= count and first + count <= rows().
+  void check_rows(int64_t first, int64_t count) const;
 
   template <class T>
   std::vector<T> read_vector() const {
@@ -143,6 +145,7 @@ class Dataset : public Object {
   }
   template <class T>
   std::vector<T> read_rows_vector(int64_t first, int64_t count) const {
+    check_rows(first, count);  // before allocating: a damaged file's count may be negative or huge
     std::vector<T> v(static_cast<size_t>(count * row_elements()));
     read_rows(first, count, type_of<T>(), v.data());
     return v;

@@ -228,9 +228,7 @@ void Dataset::transfer(int64_t first, int64_t count, Type type, void* data, bool
   hid_t mem = H5S_ALL, filesel = H5S_ALL;
   Id mem_space, file_space;
   if (!dims.empty()) {
-    MDRL_CHECK(first >= 0 && count >= 0 && first + count <= dims[0], core::FormatError,
-               where_ + ": rows [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                   ") are outside its " + std::to_string(dims[0]) + " rows");
+    check_rows(first, count);
     file_space = Id(MDRL_CHECK_H5(H5Dget_space(id()), where_), H5Sclose);
     if (count == 0) {
       // A rank with nothing to write still joins the collective call, with empty selections.
@@ -264,6 +262,14 @@ void Dataset::write_rows(int64_t first, int64_t count, Type type, const void* da
 
 void Dataset::write_all(Type type, const void* data, Transfer xfer) const {
   transfer(0, rows(), type, const_cast<void*>(data), true, xfer);
+}
+
+void Dataset::check_rows(int64_t first, int64_t count) const {
+  const int64_t n = rows();
+  // first + count compared as count <= n - first: no overflow for any first, count from a file.
+  MDRL_CHECK(first >= 0 && count >= 0 && first <= n && count <= n - first, core::FormatError,
+             where_ + ": rows [" + std::to_string(first) + ", " + std::to_string(first) + " + " + std::to_string(count) +
+                 ") are outside its " + std::to_string(n) + " rows");
 }
 
 void Dataset::read_rows(int64_t first, int64_t count, Type type, void* data) const {

@@ -120,7 +120,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), map_(st
       const auto dim = d.get<uint64_t>();
       if (dim > (uint64_t{1} << 48)) throw FormatError(where + ": dimension " + std::to_string(dim) + " is absurd");
       e.shape.push_back(static_cast<int64_t>(dim));
-      numel *= dim;
+      // Checked: a product that wraps around 2**64 (e.g. [2**33, 2**31]) would pass the byte check below.
+      if (__builtin_mul_overflow(numel, dim, &numel) || numel > (uint64_t{1} << 48))
+        throw FormatError(where + ": shape has more than 2**48 elements");
     }
     const auto& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
@@ -173,7 +175,7 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   if (reinterpret_cast<uintptr_t>(p) % c10::elementSize(type) != 0) {
     // Misaligned data (legal in the format): copy into an aligned tensor.
     at::Tensor t = at::empty(e.shape, opts);
-    std::memcpy(t.data_ptr(), p, e.end - e.begin);
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), p, e.end - e.begin);  // an empty tensor has no data_ptr
     return t;
   }
   auto keep = map_;  // the view owns a reference to the mapping
@@ -242,7 +244,12 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& path) : path_(pa
       throw FormatError(index + ": no \"weight_map\" object");
     for (const auto& [name, file] : j["weight_map"].items()) {
       if (!file.is_string()) throw FormatError(index + ": weight_map entry '" + name + "' is not a file name");
-      weight_map[name] = file.get<std::string>();
+      // Shards lie in the checkpoint folder: a plain file name, never a path out of it.
+      const std::string shard = file.get<std::string>();
+      if (shard.empty() || shard == "." || shard == ".." || shard.find('/') != std::string::npos)
+        throw FormatError(index + ": weight_map entry '" + name + "' names '" + shard +
+                          "'; shards must be file names in the checkpoint folder");
+      weight_map[name] = shard;
       if (std::find(shards.begin(), shards.end(), file.get<std::string>()) == shards.end())
         shards.push_back(file.get<std::string>());
     }

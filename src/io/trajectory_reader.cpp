@@ -81,7 +81,8 @@ TrajectoryReader::TrajectoryReader(const std::string& path) : impl_(std::make_un
     const int64_t rows = f.open_dataset("samples/step").rows();
     part.first_sample = num_samples_;
     for (size_t i = 0; i < step.size(); ++i) {
-      MDRL_CHECK(first[i] == part.num_samples && count[i] >= 0 && first[i] + count[i] <= rows && decoding[i] >= 0 &&
+      // count <= rows - first, not first + count <= rows: a damaged count must not overflow.
+      MDRL_CHECK(first[i] == part.num_samples && count[i] >= 0 && count[i] <= rows - first[i] && decoding[i] >= 0 &&
                      static_cast<size_t>(decoding[i]) < table.size(),
                  core::FormatError, file + ": step index row " + std::to_string(i) + " is inconsistent (file damaged)");
       MDRL_CHECK(steps_.empty() || step[i] > steps_.back().step, core::FormatError,
@@ -91,7 +92,24 @@ TrajectoryReader::TrajectoryReader(const std::string& path) : impl_(std::make_un
       steps_.push_back({step[i], num_samples_ + first[i], count[i], table[static_cast<size_t>(decoding[i])]});
       part.num_samples += count[i];
     }
-    num_samples_ += part.num_samples;
+    // Every sample column holds the rows the step index refers to, in its documented row shape
+    // (read() relies on it: a damaged shape must be an error here, not a read past a buffer).
+    const auto check_shape = [&](const std::string& name, int64_t row_elements) {
+      const auto shape = f.open_dataset("samples/" + name).shape();
+      const bool ok = shape.size() == (row_elements < 0 ? 1u : 2u) && shape[0] >= part.num_samples &&
+                      (row_elements < 0 || shape[1] == row_elements);
+      std::string text;
+      for (int64_t d : shape) text += (text.empty() ? "" : ", ") + std::to_string(d);
+      MDRL_CHECK(ok, core::FormatError,
+                 file + ": /samples/" + name + " has shape [" + text + "], expected [" + std::to_string(part.num_samples) +
+                     " or more" + (row_elements < 0 ? "" : ", " + std::to_string(row_elements)) + "] (file damaged)");
+    };
+    for (const auto& c : traj::kSampleColumns)
+      if (has_old_logprob_ || c.name != std::string("old_logprob")) check_shape(c.name, c.per_position ? l : -1);
+    check_shape("rewards", static_cast<int64_t>(reward_names_.size()));
+    check_shape("prompt_ids", -1);
+    MDRL_CHECK(!__builtin_add_overflow(num_samples_, part.num_samples, &num_samples_), core::FormatError,
+               file + ": the segments hold more than 2**63 samples (file damaged)");
     impl_->parts.push_back(std::move(part));
   }
 }
@@ -125,7 +143,17 @@ std::vector<TrajectorySample> TrajectoryReader::read(int64_t first, int64_t coun
     const auto step = col("step").read_rows_vector<int64_t>(at, n);
     const auto rewards = col("rewards").read_rows_vector<double>(at, n);
     const size_t k = reward_names_.size();
-    // The prompts of consecutive samples are consecutive: one read for the block.
+    // The prompts of consecutive samples are consecutive: one read for the block (checked, so a
+    // damaged offset or length is an error, not a read past the block).
+    for (size_t i = 0; i < offset.size(); ++i) {
+      int64_t end = 0;
+      MDRL_CHECK(offset[i] >= 0 && length[i] >= 0 && !__builtin_add_overflow(offset[i], int64_t{length[i]}, &end) &&
+                     (i + 1 == offset.size() || offset[i + 1] == end),
+                 core::FormatError,
+                 f.path() + ": the prompt of sample " + std::to_string(lo + static_cast<int64_t>(i)) + " (offset " +
+                     std::to_string(offset[i]) + ", length " + std::to_string(length[i]) +
+                     ") does not follow the previous one (file damaged)");
+    }
     const int64_t t0 = offset.front(), t1 = offset.back() + length.back();
     const auto tokens = col("prompt_ids").read_rows_vector<int32_t>(t0, t1 - t0);
     for (size_t i = 0; i < static_cast<size_t>(n); ++i) {

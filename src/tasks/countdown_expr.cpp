@@ -275,8 +275,9 @@ std::optional<Value> evaluate(std::string_view expr) {
 
 bool close_to(const Value& v, long long target) {
   if (v.is_int) {
-    const __int128 d = v.i - target;
-    return d == 0;  // |d| < 1e-5 for integers means equality
+    // |v - target| < 1e-5 for integers means equality (comparing, not subtracting: v - target
+    // overflows __int128 for v near -2**127).
+    return v.i == static_cast<__int128>(target);
   }
   return std::fabs(v.f - static_cast<double>(target)) < 1e-5;
 }

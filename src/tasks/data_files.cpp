@@ -39,7 +39,7 @@ std::vector<JsonlRow> read_jsonl(const std::string& path) {
     row.line = line_no;
     try {
       row.value = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
       throw core::FormatError(where(path, line_no) + "not a JSON value (" + e.what() +
                               "); each line of a .jsonl file must be one JSON object");
     }

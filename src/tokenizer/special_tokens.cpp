@@ -34,7 +34,7 @@ void resolve_special_tokens(Tokenizer::Impl& impl, const Tokenizer& tok, std::st
   if (!config_json.empty()) {
     try {
       config = json::parse(config_json);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
       throw core::FormatError(config_source + ": not valid JSON (" + e.what() + ")");
     }
     MDRL_CHECK(config.is_object(), core::FormatError, config_source + ": the top level must be a JSON object");

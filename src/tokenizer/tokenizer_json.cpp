@@ -33,7 +33,7 @@ class Reader {
   json parse(std::string_view text) const {
     try {
       return json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
       throw core::FormatError(file_ + ": not valid JSON (" + e.what() + ")");
     }
   }
