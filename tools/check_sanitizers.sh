@@ -17,12 +17,6 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: $0 [--fuzz-only | --asan-only]" >&2; exit 2 ;;
 esac
-# The targets of the asan subset: the test executables labelled asan in tests/CMakeLists.txt.
-asan_targets=(mdrl_no_dlclose test_config test_tokenizer test_core test_dist test_mpi_env test_mpi_collectives
-              test_safetensors test_io test_io_mpi)
-fuzz_targets=(fuzz_ini fuzz_options fuzz_tokenizer fuzz_task_readers fuzz_countdown_expr fuzz_py_regex
-              fuzz_generation_file fuzz_model_config fuzz_safetensors fuzz_h5_open)
-
 status=0
 declare -a report
 phase() {  # phase NAME COMMAND...: runs it, records the time and the outcome
@@ -35,12 +29,12 @@ phase() {  # phase NAME COMMAND...: runs it, records the time and the outcome
 
 if (( do_fuzz )); then
   phase "fuzz configure" cmake --preset fuzz -DMDRL_FUZZ_SECONDS="$fuzz_seconds"
-  phase "fuzz build" cmake --build build/fuzz -j"$jobs" --target "${fuzz_targets[@]}"
+  phase "fuzz build" cmake --build build/fuzz -j"$jobs" --target mdrl_fuzzers
   phase "fuzz smoke" ctest --test-dir build/fuzz -L fuzz --output-on-failure
 fi
 if (( do_asan )); then
   phase "asan configure" cmake --preset asan
-  phase "asan build" cmake --build build/asan -j"$jobs" --target "${asan_targets[@]}"
+  phase "asan build" cmake --build build/asan -j"$jobs" --target mdrl_asan_subset
   phase "asan subset" ctest --test-dir build/asan -L asan --output-on-failure
 fi
 echo

@@ -250,8 +250,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& path) : path_(pa
         throw FormatError(index + ": weight_map entry '" + name + "' names '" + shard +
                           "'; shards must be file names in the checkpoint folder");
       weight_map[name] = shard;
-      if (std::find(shards.begin(), shards.end(), file.get<std::string>()) == shards.end())
-        shards.push_back(file.get<std::string>());
+      if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
     }
     for (auto& s : shards) s = (p / s).string();
   } else if (fs::exists(p / "model.safetensors")) {
