@@ -5,6 +5,21 @@
 
 namespace mdrl::decode {
 
+torch::Tensor Denoiser::logits_window(const torch::Tensor& tokens, const torch::Tensor& attention_mask, int64_t lo,
+                                      int64_t len) {
+  const auto i64 = torch::TensorOptions().dtype(torch::kLong).device(tokens.device());
+  return logits(tokens, attention_mask, torch::arange(lo, lo + len, i64).unsqueeze(0).expand({tokens.size(0), len}));
+}
+
+torch::Tensor LladaDenoiser::logits_window(const torch::Tensor& tokens, const torch::Tensor& attention_mask,
+                                           int64_t lo, int64_t len) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor out = model_->logits(model_->hidden(tokens, attention_mask, model::RowWindow{lo, len}));  // [B, len, E]
+  const int64_t V = model_->config().vocab_size;
+  if (out.size(-1) > V) out = out.narrow(-1, 0, V);  // padded embedding rows are not tokens
+  return out;
+}
+
 torch::Tensor LladaDenoiser::logits(const torch::Tensor& tokens, const torch::Tensor& attention_mask,
                                     const torch::Tensor& positions) {
   torch::NoGradGuard no_grad;

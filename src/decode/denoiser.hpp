@@ -16,6 +16,11 @@ class Denoiser {
   // `positions`), any floating dtype; the decoder casts what it needs.
   virtual torch::Tensor logits(const torch::Tensor& tokens, const torch::Tensor& attention_mask,
                                const torch::Tensor& positions) = 0;
+  // Logits [B, len, V] at positions lo .. lo + len - 1 of every row (the decoder's window); by
+  // default logits() at those positions. A model may compute less for it (LladaDenoiser: the last
+  // block's query side on the window only).
+  virtual torch::Tensor logits_window(const torch::Tensor& tokens, const torch::Tensor& attention_mask, int64_t lo,
+                                      int64_t len);
   virtual int64_t vocab_size() const = 0;
   virtual int64_t mask_id() const = 0;
   virtual int64_t eos_id() const = 0;
@@ -30,6 +35,8 @@ class LladaDenoiser : public Denoiser {
   explicit LladaDenoiser(model::LladaModel model) : model_(std::move(model)) {}
   torch::Tensor logits(const torch::Tensor& tokens, const torch::Tensor& attention_mask,
                        const torch::Tensor& positions) override;
+  torch::Tensor logits_window(const torch::Tensor& tokens, const torch::Tensor& attention_mask, int64_t lo,
+                              int64_t len) override;
   int64_t vocab_size() const override { return model_->config().vocab_size; }
   int64_t mask_id() const override { return model_->config().mask_token_id; }
   int64_t eos_id() const override { return model_->config().eos_token_id; }

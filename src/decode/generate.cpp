@@ -110,15 +110,14 @@ DecodeResult generate(Denoiser& denoiser, const PromptBatch& prompts, const Deco
         continue;
       }
       const int64_t lo = still.to(torch::kByte).argmax().item<int64_t>();
-      const auto positions = torch::arange(lo, win_end, i64).unsqueeze(0).expand({B, win_end - lo});
       const auto t_model = Clock::now();
       torch::Tensor logits;  // [B, W, V]
       if (cfg_on) {
         const auto uncond = x.masked_fill(prompt_index, M);
-        const auto both = denoiser.logits(torch::cat({x, uncond}, 0), attn2, torch::cat({positions, positions}, 0));
+        const auto both = denoiser.logits_window(torch::cat({x, uncond}, 0), attn2, lo, win_end - lo);
         logits = cfg_combine(both.narrow(0, 0, B), both.narrow(0, B, B), cfg.cfg_scale);
       } else {
-        logits = denoiser.logits(x, attn, positions);
+        logits = denoiser.logits_window(x, attn, lo, win_end - lo);
         if (logits.is_floating_point() && logits.scalar_type() != torch::kDouble) logits = logits.to(torch::kFloat);
       }
       r.seconds_model += since(t_model);

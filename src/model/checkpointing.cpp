@@ -14,12 +14,13 @@ using torch::autograd::variable_list;
 
 // Lives in the autograd node (as an IValue capsule) until the graph is freed.
 struct BlockState : torch::CustomClassHolder {
-  BlockState(LladaBlockImpl* b, RotaryTables r, std::shared_ptr<AdapterSwitch> a)
-      : block(b), rope(std::move(r)), adapters(std::move(a)), adapters_enabled(adapters->enabled) {}
+  BlockState(LladaBlockImpl* b, RotaryTables r, std::shared_ptr<AdapterSwitch> a, RowWindow w)
+      : block(b), rope(std::move(r)), adapters(std::move(a)), adapters_enabled(adapters->enabled), window(w) {}
   LladaBlockImpl* block;
   RotaryTables rope;
   std::shared_ptr<AdapterSwitch> adapters;
   bool adapters_enabled;
+  RowWindow window;
   at::Tensor rng_state;
 };
 
@@ -37,7 +38,7 @@ class CheckpointFn : public torch::autograd::Function<CheckpointFn> {
     torch::Tensor out;
     {
       torch::NoGradGuard no_grad;
-      out = state->block->forward(x, key_mask.value_or(torch::Tensor()), state->rope);
+      out = state->block->forward(x, key_mask.value_or(torch::Tensor()), state->rope, state->window);
     }
     ctx->save_for_backward({x});
     ctx->saved_data["key_mask"] = key_mask.has_value() ? c10::IValue(*key_mask) : c10::IValue();
@@ -63,7 +64,7 @@ class CheckpointFn : public torch::autograd::Function<CheckpointFn> {
     torch::Tensor out;
     {
       torch::AutoGradMode grad(true);
-      out = state->block->forward(x, key_mask, state->rope);
+      out = state->block->forward(x, key_mask, state->rope, state->window);
     }
     state->adapters->enabled = was;
     {
@@ -87,11 +88,12 @@ class CheckpointFn : public torch::autograd::Function<CheckpointFn> {
 }  // namespace
 
 torch::Tensor checkpointed_block(LladaBlockImpl& block, const torch::Tensor& x, const torch::Tensor& key_mask,
-                                 const RotaryTables& rope, const std::shared_ptr<AdapterSwitch>& adapters) {
+                                 const RotaryTables& rope, const std::shared_ptr<AdapterSwitch>& adapters,
+                                 RowWindow window) {
   std::vector<torch::Tensor> params;
   for (const auto& p : block.parameters())
     if (p.requires_grad()) params.push_back(p);
-  return CheckpointFn::apply(x, key_mask.defined() ? std::optional(key_mask) : std::nullopt, torch::TensorList(params), c10::make_intrusive<BlockState>(&block, rope, adapters));
+  return CheckpointFn::apply(x, key_mask.defined() ? std::optional(key_mask) : std::nullopt, torch::TensorList(params), c10::make_intrusive<BlockState>(&block, rope, adapters, window));
 }
 
 }  // namespace mdrl::model

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "model/fused_ops.hpp"
 
 namespace mdrl::model {
 
@@ -16,26 +17,10 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  const torch::Tensor x32 = x.to(torch::kFloat);
-  const torch::Tensor normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps_);
-  return normed.to(x.scalar_type()) * weight;
+  return fused::rms_norm(x, weight, eps_);
 }
 
 // ---- Block (spec §2.2, §2.4) -------------------------------------------------------------------
-
-namespace {
-// rotate_half(t) = [-t2, t1] over the two halves of the head dimension.
-torch::Tensor rotate_half(const torch::Tensor& t) {
-  const int64_t half = t.size(-1) / 2;
-  return torch::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
-}
-
-// t: [B, H, T, h] -> rotated in f32, cast back (rope_full_precision).
-torch::Tensor apply_rope(const torch::Tensor& t, const RotaryTables& rope) {
-  const torch::Tensor t32 = t.to(torch::kFloat);
-  return (t32 * rope.cos + rotate_half(t32) * rope.sin).to(t.scalar_type());
-}
-}  // namespace
 
 LladaBlockImpl::LladaBlockImpl(const LladaConfig& cfg, const std::shared_ptr<AdapterSwitch>& adapters)
     : n_heads_(cfg.n_heads), n_kv_heads_(cfg.n_kv_heads), head_dim_(cfg.head_dim()) {
@@ -51,15 +36,20 @@ LladaBlockImpl::LladaBlockImpl(const LladaConfig& cfg, const std::shared_ptr<Ada
   ff_out = register_module("ff_out", LoraLinear(cfg.mlp_hidden, d, adapters));
 }
 
-torch::Tensor LladaBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& key_mask, const RotaryTables& rope) {
+torch::Tensor LladaBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& key_mask, const RotaryTables& rope,
+                                      RowWindow window) {
   const int64_t B = x.size(0), T = x.size(1);
+  const bool all = window.all(T);
+  MDRL_ASSERT(all || (window.lo >= 0 && window.len > 0 && window.lo + window.len <= T));
+  const int64_t lo = all ? 0 : window.lo, Tq = all ? T : window.len;
   const torch::Tensor a = attn_norm(x);
-  // Heads: [B, T, d] -> [B, H, T, h]; head i is columns h*i .. h*i+h-1 of the projection.
-  torch::Tensor q = q_proj(a).view({B, T, n_heads_, head_dim_}).transpose(1, 2);
-  torch::Tensor k = k_proj(a).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
+  const torch::Tensor aq = all ? a : a.narrow(1, lo, Tq);  // the rows that get queries
+  // Heads: [B, T, d] -> [B, H, T, h]; head i is columns h*i .. h*i+h-1 of the projection. q, k
+  // rotated in f32 and cast back (rope_full_precision), in one pass that also moves the heads.
+  torch::Tensor q = fused::rope_heads(q_proj(aq).view({B, Tq, n_heads_, head_dim_}), rope.cos.narrow(0, lo, Tq),
+                                      rope.sin.narrow(0, lo, Tq));
+  torch::Tensor k = fused::rope_heads(k_proj(a).view({B, T, n_kv_heads_, head_dim_}), rope.cos, rope.sin);
   torch::Tensor v = v_proj(a).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);
-  q = apply_rope(q, rope);
-  k = apply_rope(k, rope);
   if (n_kv_heads_ != n_heads_) {
     k = k.repeat_interleave(n_heads_ / n_kv_heads_, 1);
     v = v.repeat_interleave(n_heads_ / n_kv_heads_, 1);
@@ -68,10 +58,11 @@ torch::Tensor LladaBlockImpl::forward(const torch::Tensor& x, const torch::Tenso
   const torch::Tensor o = at::scaled_dot_product_attention(q, k, v, key_mask.defined() ? std::optional(key_mask)
                                                                                        : std::nullopt,
                                                            0.0, /*is_causal=*/false);
-  torch::Tensor h = x + attn_out(o.transpose(1, 2).reshape({B, T, n_heads_ * head_dim_}));
+  const torch::Tensor xq = all ? x : x.narrow(1, lo, Tq);
+  torch::Tensor h = xq + attn_out(o.transpose(1, 2).reshape({B, Tq, n_heads_ * head_dim_}));
   const torch::Tensor m = ff_norm(h);
   // SwiGLU: ff_proj is the gate (SiLU side), up_proj the linear side, ff_out the down projection.
-  return h + ff_out(torch::silu(ff_proj(m)) * up_proj(m));
+  return h + ff_out(fused::swiglu(ff_proj(m), up_proj(m)));
 }
 
 // ---- Model ---------------------------------------------------------------------------------------
@@ -128,7 +119,13 @@ RotaryTables LladaModelImpl::rope_for(int64_t T, const torch::Device& device) {
 }
 
 torch::Tensor LladaModelImpl::hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask) {
+  return hidden(ids, attention_mask, RowWindow{});
+}
+
+torch::Tensor LladaModelImpl::hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask, RowWindow window) {
   MDRL_CHECK(ids.dim() == 2, core::InternalError, "LLaDA input ids must be [B, T]");
+  MDRL_CHECK(window.all(ids.size(1)) || (window.lo >= 0 && window.len > 0 && window.lo + window.len <= ids.size(1)),
+             core::InternalError, "hidden(): row window outside the sequence");
   ++forwards_;
   const int64_t T = ids.size(1);
   torch::Tensor x = wte(ids);
@@ -142,7 +139,8 @@ torch::Tensor LladaModelImpl::hidden(const torch::Tensor& ids, const torch::Tens
   const bool ckpt = checkpointing_ && is_training() && torch::GradMode::is_enabled();
   for (size_t i = 0; i < blocks->size(); ++i) {
     auto& block = *blocks->ptr<LladaBlockImpl>(i);
-    x = ckpt ? checkpointed_block(block, x, key_mask, rope, adapters_) : block.forward(x, key_mask, rope);
+    const RowWindow w = i + 1 == blocks->size() ? window : RowWindow{};  // only the last block narrows
+    x = ckpt ? checkpointed_block(block, x, key_mask, rope, adapters_, w) : block.forward(x, key_mask, rope, w);
   }
   return ln_f(x);
 }

@@ -36,11 +36,21 @@ struct RotaryTables {
   torch::Tensor cos, sin;
 };
 
+// Output rows lo .. lo + len - 1 of a block (len < 0: all rows). A block restricted to a window
+// computes its queries, attention output and MLP for those rows only (keys and values for all
+// rows): the same values as the full block's rows there, for less work.
+struct RowWindow {
+  int64_t lo = 0, len = -1;
+  bool all(int64_t T) const { return len < 0 || (lo == 0 && len == T); }
+};
+
 class LladaBlockImpl : public torch::nn::Module {
  public:
   LladaBlockImpl(const LladaConfig& cfg, const std::shared_ptr<AdapterSwitch>& adapters);
   // x: [B, T, d]; key_mask: [B, 1, 1, T] bool (true = attend) or undefined; rope tables for T.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask, const RotaryTables& rope);
+  // With a window: returns [B, window.len, d], the rows of the window only.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask, const RotaryTables& rope,
+                        RowWindow window = {});
 
   RMSNorm attn_norm{nullptr}, ff_norm{nullptr};
   LoraLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, attn_out{nullptr};
@@ -70,6 +80,10 @@ class LladaModelImpl : public torch::nn::Module {
   // ids: [B, T] int64; attention_mask: [B, T] (bool or 0/1), undefined = attend everywhere.
   // Returns the final hidden states [B, T, d] after ln_f.
   torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask = {});
+  // The final hidden states of positions window.lo .. lo + len - 1 only, [B, len, d]: the last
+  // block runs its query side on those rows (what the decoder's window and the RL losses' completion
+  // need); equal to hidden(ids, attention_mask).narrow(1, lo, len) up to rounding.
+  torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask, RowWindow window);
   // Calls of hidden() so far (each is one forward of the whole stack, whatever the batch); the
   // RL loop reports forwards per phase from it. Recomputation in backward is not counted.
   int64_t forward_count() const { return forwards_; }
@@ -137,6 +151,7 @@ class AdaptersDisabled {
 
 // Recomputes `block` in backward (model/checkpointing.cpp). x: [B, T, d].
 torch::Tensor checkpointed_block(LladaBlockImpl& block, const torch::Tensor& x, const torch::Tensor& key_mask,
-                                 const RotaryTables& rope, const std::shared_ptr<AdapterSwitch>& adapters);
+                                 const RotaryTables& rope, const std::shared_ptr<AdapterSwitch>& adapters,
+                                 RowWindow window = {});
 
 }  // namespace mdrl::model

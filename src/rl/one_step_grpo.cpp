@@ -32,13 +32,13 @@ torch::Tensor completion_logprobs(model::LladaModelImpl& net, const torch::Tenso
   MDRL_ASSERT(completion.size(0) == B && L <= T && attention_mask.sizes() == input.sizes());
   const int64_t P = T - L;
   const torch::Device dev = model_device(net);
-  const auto ids = input.to(dev, torch::kLong);                 // [B, T]
-  const auto hidden = net.hidden(ids, attention_mask.to(dev));  // [B, T, d]
-  // The targets: the final completion token at each completion position (prompt part unused).
-  const auto targets = torch::cat({ids.narrow(1, 0, P), completion.to(dev, torch::kLong)}, 1);  // [B, T]
-  const auto longs = torch::TensorOptions().dtype(torch::kLong).device(dev);
-  const auto flat = (torch::arange(B, longs) * T).unsqueeze(1) + P + torch::arange(L, longs).unsqueeze(0);  // [B, L]
-  return model::token_logprobs(net, hidden, flat.reshape({-1}), targets).view({B, L});  // [B, L] f32
+  const auto ids = input.to(dev, torch::kLong);  // [B, T]
+  // Only the completion rows' final hidden states: the last block's query side runs on them alone.
+  const auto hidden = net.hidden(ids, attention_mask.to(dev), model::RowWindow{P, L});  // [B, L, d]
+  // The targets: the final completion token at each completion position.
+  const auto targets = completion.to(dev, torch::kLong);  // [B, L]
+  const auto flat = torch::arange(B * L, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  return model::token_logprobs(net, hidden, flat, targets).view({B, L});  // [B, L] f32
 }
 
 void check_scorable(const Policies& nets, const RolloutBatch& batch, double beta) {

@@ -2,7 +2,10 @@
 // CPU: "tiny" and "llada-100m" for a few (batch, length) pairs, full logits vs logits at 16
 // positions per row. GPU (when present): random-initialised "llada-8b" in bf16, batch 1-8 at
 // length 256-1024, tokens/s and the fraction of the bf16 peak (FLOPs per spec model.md §7.1;
-// peak from MDRL_PEAK_TFLOPS, default 989.4 for H100/H200 SXM). One JSON object on stdout.
+// peak from MDRL_PEAK_TFLOPS, default 989.4 for H100/H200 SXM). CPU, issue 19: llada-100m at the
+// decode benchmark's shape (batch 8 x 173 tokens, LM head on 32 positions per row) in f32 and bf16,
+// with the fused RMSNorm/RoPE/SwiGLU kernels on and off ("kernels": seconds per forward and the
+// ratios). One JSON object on stdout.
 #include <sys/resource.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -10,8 +13,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 
+#include "model/fused_ops.hpp"
 #include "model/llada.hpp"
 
 using namespace mdrl;
@@ -35,7 +40,7 @@ double peak_rss_mb() {
 int main() {
   torch::NoGradGuard no_grad;
   const bool gpu = torch::cuda::is_available();
-  std::string rows;
+  std::string rows, kernels;
   auto add = [&](const std::string& r) { rows += (rows.empty() ? "" : ", ") + r; };
   if (!gpu) {
     for (const std::string preset : {"tiny", "llada-100m"}) {
@@ -54,6 +59,35 @@ int main() {
                       preset.c_str(), static_cast<long>(B), static_cast<long>(T), B * T / full, B * T / at, peak_rss_mb());
         add(buf);
       }
+    }
+    // Fused kernels on/off x f32/bf16 at the decode shape.
+    {
+      model::LladaModel m(model::preset("llada-100m"), 0);
+      m->eval();
+      const int64_t B = 8, T = 173;
+      const auto ids = torch::randint(0, 256, {B, T}, torch::kLong);
+      const auto pos = torch::randint(0, T, {B, 32}, torch::kLong);
+      std::map<std::string, double> s;
+      for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+        m->to(dtype);
+        const std::string dn = dtype == torch::kFloat ? "f32" : "bf16";
+        for (const bool on : {false, true}) {
+          model::fused::set_enabled(on);
+          s[dn + (on ? "_fused" : "_composite")] = seconds_of([&] { m->logits(m->hidden(ids), pos); }, torch::kCPU, 3);
+        }
+      }
+      model::fused::set_enabled(true);
+      char buf[640];
+      std::snprintf(buf, sizeof buf,
+                    "{\"preset\": \"llada-100m\", \"batch\": %ld, \"length\": %ld, \"logit_positions\": 32, "
+                    "\"seconds_per_forward\": {\"f32_composite\": %.4f, \"f32_fused\": %.4f, \"bf16_composite\": %.4f, "
+                    "\"bf16_fused\": %.4f}, \"speedup_fused_f32\": %.3f, \"speedup_fused_bf16\": %.3f, "
+                    "\"speedup_bf16_over_f32_fused\": %.3f}",
+                    static_cast<long>(B), static_cast<long>(T), s["f32_composite"], s["f32_fused"], s["bf16_composite"],
+                    s["bf16_fused"], s["f32_composite"] / s["f32_fused"], s["bf16_composite"] / s["bf16_fused"],
+                    s["f32_fused"] / s["bf16_fused"]);
+      kernels = buf;
+      std::fprintf(stderr, "%s\n", buf);
     }
   } else {
     const torch::Device dev(torch::kCUDA, 0);
@@ -80,7 +114,7 @@ int main() {
       }
     }
   }
-  std::printf("{\"bench\": \"model_forward\", \"torch_threads\": %d, \"results\": [%s]}\n", at::get_num_threads(),
-              rows.c_str());
+  std::printf("{\"bench\": \"model_forward\", \"torch_threads\": %d, \"results\": [%s]%s}\n", at::get_num_threads(),
+              rows.c_str(), kernels.empty() ? "" : (", \"kernels\": " + kernels).c_str());
   return 0;
 }

@@ -263,6 +263,43 @@ BOOST_AUTO_TEST_CASE(activation_checkpointing_gives_the_same_gradients) {
   }
 }
 
+// The row window (decoder window, RL completion): the last block's query side on the window only
+// gives the full forward's rows there, with and without padding, and the same gradients (also
+// through activation checkpointing) as the full forward's loss on those rows.
+BOOST_AUTO_TEST_CASE(row_window_equals_the_full_forward_on_its_rows) {
+  auto m = tiny(31);
+  const auto ids = random_ids(3, 17);
+  auto mask = torch::ones({3, 17}, torch::kBool);
+  mask[2].narrow(0, 0, 5).fill_(false);
+  for (const bool padded : {false, true}) {
+    const auto am = padded ? mask : torch::Tensor();
+    const auto full = m->hidden(ids, am);
+    for (const auto [lo, len] : {std::pair<int64_t, int64_t>{0, 17}, {6, 11}, {16, 1}, {0, 3}}) {
+      const auto w = m->hidden(ids, am, model::RowWindow{lo, len});
+      BOOST_TEST(w.sizes() == torch::IntArrayRef({3, len, 64}));
+      BOOST_TEST(max_diff(w, full.narrow(1, lo, len)) < 1e-5, "window " << lo << "+" << len);
+    }
+  }
+  BOOST_CHECK_THROW(m->hidden(ids, {}, model::RowWindow{10, 8}), core::InternalError);
+  const auto target = random_ids(3, 5, 4);
+  std::vector<std::vector<torch::Tensor>> grads;
+  for (const int run : {0, 1, 2}) {  // full then narrow; window; window + checkpointing
+    auto mt = tiny(31);
+    mt->train();
+    mt->set_activation_checkpointing(run == 2);
+    const auto h = run == 0 ? mt->hidden(ids, mask).narrow(1, 12, 5) : mt->hidden(ids, mask, model::RowWindow{12, 5});
+    const auto logits = mt->logits(h);
+    torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), target.reshape({-1})).backward();
+    std::vector<torch::Tensor> gs;
+    for (const auto& p : mt->trainable_parameters()) gs.push_back(p.grad().clone());
+    grads.push_back(gs);
+  }
+  for (size_t i = 0; i < grads[0].size(); ++i) {
+    BOOST_TEST(max_diff(grads[0][i], grads[1][i]) < 1e-5, "parameter " << i);
+    BOOST_TEST(max_diff(grads[1][i], grads[2][i]) < 1e-6, "parameter " << i);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(config_json_torch_dtype_follows_the_weights) {
   test::TempDir dir;
   auto m = tiny(2);
