@@ -45,6 +45,7 @@ class LladaDenoiser : public Denoiser {
   model::LladaModel& model() { return model_; }
 
  private:
+  torch::Tensor to_vocab(const torch::Tensor& logits) const;  // [..., E] -> [..., V]
   model::LladaModel model_;
 };
 

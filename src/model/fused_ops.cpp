@@ -16,17 +16,8 @@ std::atomic<bool> g_enabled{true};
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-template <typename T>
-inline float ld(T v) {
-  return static_cast<float>(v);
-}
-template <typename T>
-inline T st(float v) {
-  return static_cast<T>(v);  // c10::BFloat16(float) rounds to nearest even, as Tensor.to(bfloat16)
-}
-
-// f32 only: in bf16 the kernels measured 0.85-0.93x the composite on a quiet machine (bench_model
-// "kernels"; ATen's AVX-512 bf16 conversions beat these loops), so bf16 keeps the composite.
+// f32 only: bf16 versions of these loops measured 0.85-0.93x the composite on a quiet machine
+// (ATen's AVX-512 bf16 conversions beat them), so bf16 keeps the composite.
 bool fusable_dtype(const at::Tensor& t) {
   return t.scalar_type() == at::kFloat;
 }
@@ -40,25 +31,23 @@ bool fusable_dtype(const at::Tensor& t) {
 #define MDRL_VEC_CLONES
 #endif
 
-template <typename T>
-MDRL_VEC_CLONES void rms_row(const T* xi, const T* w, T* yi, float* rinv, int64_t d, float eps) {
+MDRL_VEC_CLONES void rms_row(const float* xi, const float* w, float* yi, float* rinv, int64_t d, float eps) {
   float acc[16] = {};
   int64_t j = 0;
   for (; j + 16 <= d; j += 16)
-    for (int k = 0; k < 16; ++k) {
-      const float v = ld(xi[j + k]);
-      acc[k] += v * v;
-    }
+    for (int k = 0; k < 16; ++k) acc[k] += xi[j + k] * xi[j + k];
   float s = 0;
   for (float a : acc) s += a;
-  for (; j < d; ++j) s += ld(xi[j]) * ld(xi[j]);
+  for (; j < d; ++j) s += xi[j] * xi[j];
   const float r = 1.0f / std::sqrt(s / static_cast<float>(d) + eps);
   *rinv = r;
-  for (j = 0; j < d; ++j) yi[j] = st<T>(ld(st<T>(ld(xi[j]) * r)) * ld(w[j]));
+  for (j = 0; j < d; ++j) {
+    const float normed = xi[j] * r;  // rounded before the weight multiply, as the composite
+    yi[j] = normed * w[j];
+  }
 }
 
-template <typename T>
-void rms_rows(const T* x, const T* w, T* y, float* rinv, int64_t n, int64_t d, float eps) {
+void rms_rows(const float* x, const float* w, float* y, float* rinv, int64_t n, int64_t d, float eps) {
   at::parallel_for(0, n, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) rms_row(x + i * d, w, y + i * d, rinv + i, d, eps);
   });
@@ -84,34 +73,29 @@ class RmsNormFn : public torch::autograd::Function<RmsNormFn> {
     auto shape = x.sizes().vec();
     shape.back() = 1;
     const at::Tensor r = saved[2].view(shape);                        // [..., 1]
-    const at::Tensor n = x.to(at::kFloat) * r;                        // normalised, before the cast
-    const at::Tensor gy = grad[0];                                    // [..., d] in x's dtype
-    const at::Tensor gw = (gy.to(at::kFloat) * n.to(x.scalar_type()).to(at::kFloat))
-                              .reshape({-1, x.size(-1)})
-                              .sum(0)
-                              .to(w.scalar_type());                   // [d]
-    const at::Tensor gn = (gy * w).to(at::kFloat);
-    const at::Tensor gx = (r * (gn - n * (gn * n).mean(-1, true))).to(x.scalar_type());
+    const at::Tensor n = x * r;                                       // normalised
+    const at::Tensor gy = grad[0];                                    // [..., d]
+    const at::Tensor gw = (gy * n).reshape({-1, x.size(-1)}).sum(0);  // [d]
+    const at::Tensor gn = gy * w;
+    const at::Tensor gx = r * (gn - n * (gn * n).mean(-1, true));
     return {gx, gw, at::Tensor()};
   }
 };
 
 // ---- RoPE ----------------------------------------------------------------------------------------
 
-template <typename T>
-MDRL_VEC_CLONES void rope_head(const T* src, const float* c, const float* s, T* dst, int64_t half) {
+MDRL_VEC_CLONES void rope_head(const float* src, const float* c, const float* s, float* dst, int64_t half) {
   for (int64_t j = 0; j < half; ++j) {
-    const float a = ld(src[j]), z = ld(src[j + half]);
+    const float a = src[j], z = src[j + half];
     const float lo = a * c[j], lo_rot = -z * s[j];
     const float hi = z * c[j + half], hi_rot = a * s[j + half];
-    dst[j] = st<T>(lo + lo_rot);
-    dst[j + half] = st<T>(hi + hi_rot);
+    dst[j] = lo + lo_rot;
+    dst[j + half] = hi + hi_rot;
   }
 }
 
-template <typename T>
-void rope_rows(const T* t, std::array<int64_t, 3> stride, const float* cos, const float* sin, T* out, int64_t B,
-               int64_t T_len, int64_t H, int64_t h) {
+void rope_rows(const float* t, std::array<int64_t, 3> stride, const float* cos, const float* sin, float* out,
+               int64_t B, int64_t T_len, int64_t H, int64_t h) {
   const int64_t half = h / 2;
   at::parallel_for(0, B * T_len, 4, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -119,7 +103,7 @@ void rope_rows(const T* t, std::array<int64_t, 3> stride, const float* cos, cons
       const float* c = cos + p * h;
       const float* s = sin + p * h;
       for (int64_t head = 0; head < H; ++head) {
-        const T* src = t + b * stride[0] + p * stride[1] + head * stride[2];
+        const float* src = t + b * stride[0] + p * stride[1] + head * stride[2];
         rope_head(src, c, s, out + (row * H + head) * h, half);
       }
     }
@@ -136,20 +120,18 @@ class RopeFn : public torch::autograd::Function<RopeFn> {
     rope_rows(t.data_ptr<float>(), stride, c.data_ptr<float>(), s.data_ptr<float>(), out.data_ptr<float>(), B, T_len,
               H, h);
     ctx->save_for_backward({c, s});
-    ctx->saved_data["dtype"] = static_cast<int64_t>(t.scalar_type());
     return out.transpose(1, 2);  // [B, H, T, h]
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &cos = saved[0], &sin = saved[1];  // [T, h]
-    const auto dtype = static_cast<at::ScalarType>(ctx->saved_data["dtype"].toInt());
-    const at::Tensor g = grad[0].to(at::kFloat);        // [B, H, T, h]
+    const at::Tensor& g = grad[0];                      // [B, H, T, h]
     const int64_t half = g.size(-1) / 2;
     const at::Tensor gs = g * sin;
     // rotate_half^T(v) = [v2, -v1]
     const at::Tensor rot_t = at::cat({gs.narrow(-1, half, half), -gs.narrow(-1, 0, half)}, -1);
-    const at::Tensor gt = (g * cos + rot_t).to(dtype).transpose(1, 2);  // [B, T, H, h]
+    const at::Tensor gt = (g * cos + rot_t).transpose(1, 2);  // [B, T, H, h]
     return {gt, at::Tensor(), at::Tensor()};
   }
 };
