@@ -52,6 +52,10 @@ void DecodeConfig::add_options(config::Options& opts) {
       .add("attention_mask", attention_mask, "mask left padding out of attention; false = the reference, where "
                                              "pads are attended and results depend on batch composition")
       .add_enum("noise_precision", noise_precision, precisions, "precision of the Gumbel noise")
+      .add_enum("f64_sampler", f64_sampler, {{"inverse_cdf", F64Sampler::InverseCdf}, {"gumbel", F64Sampler::Gumbel}},
+                "how noise_precision = f64 samples softmax(l / T): inverse_cdf = one f64 uniform per position "
+                "against the cumulative f64 softmax; gumbel = the reference's f64 Gumbel noise on every logit "
+                "(the same distribution, other draws, several times slower at large vocabularies)")
       .add_enum("confidence_precision", confidence_precision, precisions, "precision of the softmax confidence")
       .add("eos_stats", eos_stats, "record how many EOS tokens each step unmasks (trace.eos_counts)");
   opts.add_validator([this] { validate(); });

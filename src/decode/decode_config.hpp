@@ -24,6 +24,10 @@ enum class GammaSchedule { Auto, Linear, Power };
 // `eoser_generate`, the step index within the current block with the configured step total.
 enum class GammaIndex { Global, WithinBlock };
 enum class Precision { F32, F64 };
+// How noise_precision = f64 samples x0 ~ softmax(l / T): one f64 uniform per position against the
+// f64 cumulative softmax (inverse CDF), or the reference's V f64 Gumbel draws per position (the same
+// distribution, other draws; V times the random numbers and two logarithms per logit).
+enum class F64Sampler { InverseCdf, Gumbel };
 
 struct DecodeConfig {
   int64_t gen_length = 256;   // L, completion tokens
@@ -43,6 +47,7 @@ struct DecodeConfig {
   bool sample_mask_token = false;    // true = the reference: the mask id may be sampled (Q13)
   bool attention_mask = true;        // false = the reference: left pads are attended (Q15)
   Precision noise_precision = Precision::F32;       // Gumbel noise (Q14)
+  F64Sampler f64_sampler = F64Sampler::InverseCdf;  // how f64 noise is drawn
   Precision confidence_precision = Precision::F32;  // softmax confidence (Q14)
   bool eos_stats = false;            // record how many EOS tokens each step unmasks
   // Not an option: set by callers that need Trace::logp (CJ-GRPO's old log-probs from the rollout).

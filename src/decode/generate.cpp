@@ -83,6 +83,7 @@ DecodeResult generate(Denoiser& denoiser, const PromptBatch& prompts, const Deco
   settings.mask_id = M;
   settings.sample_mask_token = cfg.sample_mask_token;
   settings.noise_precision = cfg.noise_precision;
+  settings.f64_sampler = cfg.f64_sampler;
   settings.confidence_precision = cfg.confidence_precision;
   settings.record_logp = cfg.record_logp;
 

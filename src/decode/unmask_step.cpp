@@ -26,6 +26,36 @@ torch::Tensor gumbel_argmax(const torch::Tensor& logits, double temperature, Pre
   return score.argmax(-1);
 }
 
+torch::Tensor inverse_cdf_sample(const torch::Tensor& logits, double temperature, at::Generator& gen,
+                                 int64_t chunk_elements) {
+  MDRL_ASSERT(temperature > 0.0);
+  const int64_t V = logits.size(-1);
+  const torch::Tensor flat = logits.reshape({-1, V});
+  const int64_t rows = flat.size(0);
+  const auto f64 = logits.options().dtype(torch::kDouble);
+  const torch::Tensor u = torch::rand({rows, 1}, gen, f64);  // [rows, 1]
+  torch::Tensor out = torch::empty({rows}, logits.options().dtype(torch::kLong));
+  const int64_t chunk = std::max<int64_t>(1, chunk_elements / std::max<int64_t>(V, 1));
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t n = std::min(chunk, rows - r0);
+    torch::Tensor w = flat.narrow(0, r0, n).to(torch::kDouble);  // [n, V], a fresh f64 copy
+    w.sub_(std::get<0>(w.max(1, /*keepdim=*/true)));
+    if (temperature != 1.0) w.div_(temperature);
+    w.exp_().cumsum_(1);  // cumulative weights; the last column is the row total
+    const torch::Tensor target = w.narrow(1, V - 1, 1) * u.narrow(0, r0, n);  // [n, 1], < the total
+    // right = true: the first v with cumsum > target, so a zero weight (logit -inf) is never chosen.
+    out.narrow(0, r0, n).copy_(torch::searchsorted(w, target, /*out_int32=*/false, /*right=*/true).squeeze(1).clamp_max(V - 1));
+  }
+  return out.view(logits.sizes().slice(0, logits.dim() - 1));
+}
+
+torch::Tensor sample_tokens(const torch::Tensor& logits, double temperature, Precision precision, F64Sampler sampler,
+                            at::Generator& gen) {
+  if (temperature != 0.0 && precision == Precision::F64 && sampler == F64Sampler::InverseCdf)
+    return inverse_cdf_sample(logits, temperature, gen);
+  return gumbel_argmax(logits, temperature, precision, gen);
+}
+
 torch::Tensor sampled_probability(const torch::Tensor& logits, const torch::Tensor& x0, Precision precision,
                                   int64_t chunk_elements) {
   // logits: [B, W, V]; x0: [B, W] int64
@@ -91,7 +121,7 @@ StepResult unmask_step(torch::Tensor& x, torch::Tensor logits, int64_t offset, i
     lse = log_normaliser(logits);
   }
   if (!s.sample_mask_token && s.mask_id < logits.size(-1)) logits.select(-1, s.mask_id).fill_(kNegInf);
-  const torch::Tensor x0 = gumbel_argmax(logits, s.temperature, s.noise_precision, gen);  // [B, W]
+  const torch::Tensor x0 = sample_tokens(logits, s.temperature, s.noise_precision, s.f64_sampler, gen);  // [B, W]
 
   torch::Tensor conf;  // [B, W]
   const auto cdtype = scalar_of(s.confidence_precision);

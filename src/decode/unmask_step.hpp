@@ -21,6 +21,7 @@ struct StepSettings {
   int64_t mask_id = 0;
   bool sample_mask_token = false;  // false: the mask id's logit is set to -inf before sampling
   Precision noise_precision = Precision::F32;
+  F64Sampler f64_sampler = F64Sampler::InverseCdf;  // with noise_precision = f64
   Precision confidence_precision = Precision::F32;
   bool record_logp = false;        // fill StepResult::logp
 };
@@ -37,6 +38,17 @@ struct StepResult {
 // softmax(logits / T); the reference's exp(l) / (-ln u)^T in log space, which cannot overflow.
 // T = 0 is argmax. logits: [B, W, V]; returns [B, W] int64.
 torch::Tensor gumbel_argmax(const torch::Tensor& logits, double temperature, Precision precision, at::Generator& gen);
+
+// Inverse-CDF sampling in f64: x0 ~ softmax(logits / T) from one f64 uniform per position (drawn
+// for all positions first, so chunking changes nothing): the first v whose cumulative f64 weight
+// exp((l - max) / T) exceeds u times the row total. A logit of -inf is never chosen. Rows go in
+// chunks of at most `chunk_elements` logits. T > 0; logits: [B, W, V]; returns [B, W] int64.
+torch::Tensor inverse_cdf_sample(const torch::Tensor& logits, double temperature, at::Generator& gen,
+                                 int64_t chunk_elements = int64_t{1} << 20);
+
+// x0 of a step: argmax at T = 0, else Gumbel-max in f32, or in f64 as `sampler` says.
+torch::Tensor sample_tokens(const torch::Tensor& logits, double temperature, Precision precision, F64Sampler sampler,
+                            at::Generator& gen);
 
 // softmax(logits)[x0] as the reference computes it (spec §1.1): a max-subtracted softmax in
 // `precision`, then the gather. Near p = 1 this rounds on the scale of p, whereas

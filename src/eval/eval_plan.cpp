@@ -141,6 +141,8 @@ json fingerprint(const EvalInputs& in, const EvalSetup& s, const TaskPrompts& p,
   if (s.draws_noise()) {
     fp["item_noise"] = in.eval.item_noise;
     fp["decode"]["noise_precision"] = d.noise_precision == decode::Precision::F64 ? "f64" : "f32";
+    if (d.noise_precision == decode::Precision::F64 && d.temperature != 0.0)
+      fp["decode"]["f64_sampler"] = d.f64_sampler == decode::F64Sampler::Gumbel ? "gumbel" : "inverse_cdf";
   }
   if (!layout_free(in.eval, s))
     fp["layout"] = {

@@ -6,7 +6,8 @@
 // other in one run: batch 8 x ~45 prompt tokens, gen 128, temperature 1, semi-AR (blocks of 32,
 // 64 steps) and EOSER + ASS (7 steps, one block, gamma_min 0.01), at the small vocabulary
 // (llada-100m) and LLaDA's real one (llada-100m-v126k). mdrl runs with the options that reproduce
-// the reference (decode.attention_mask = false, sample_mask_token = true, noise_precision = f64);
+// the reference (decode.attention_mask = false, sample_mask_token = true, noise_precision = f64,
+// sampled by inverse CDF: the distribution of the f64 Gumbel-max; f64_sampler = gumbel draws its noise);
 // an extra EOSER + ASS row runs mdrl's defaults. Each row also times the bare model forward
 // (hidden + full LM head, bench_model's path) at the same shape, so that generate's time per
 // forward can be compared with it. Environment: MDRL_BENCH_THREADS (2), MDRL_BENCH_PRESETS

@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <limits>
 
 #include "decode/decode_plan.hpp"
 #include "decode/generate.hpp"
@@ -218,6 +219,42 @@ BOOST_AUTO_TEST_CASE(gumbel_sampling_distribution) {
   auto logits = torch::tensor({0.0, 3.0, 1.0}).view({1, 1, 3});
   auto gen = gen_of(1);
   BOOST_TEST(gumbel_argmax(logits, 0.0, Precision::F32, gen).item<int64_t>() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(inverse_cdf_sampling_distribution) {
+  // x0 ~ softmax(l / T) from one f64 uniform per position: chi-square over 40000 draws (4 dof,
+  // p = 0.001: 18.47); a -inf logit (the excluded mask id) is never drawn; the draws do not depend
+  // on the chunking; sample_tokens routes f64 noise here unless f64_sampler = gumbel.
+  const std::vector<double> l = {1.0, 0.5, 0.0, -0.5, 2.0};
+  for (const double T : {1.0, 0.6}) {
+    auto logits = torch::tensor(l).to(torch::kFloat).view({1, 1, 5}).expand({2, 20000, 5}).contiguous();
+    auto gen = gen_of(11);
+    const auto x0 = inverse_cdf_sample(logits, T, gen);
+    BOOST_TEST((x0.sizes() == torch::IntArrayRef{2, 20000}));
+    const auto counts = torch::bincount(x0.flatten(), {}, 5);
+    std::vector<double> p(5);
+    double z = 0;
+    for (size_t i = 0; i < 5; ++i) z += p[i] = std::exp(l[i] / T);
+    for (auto& v : p) v /= z;
+    BOOST_TEST(chi_square(counts, p) < 18.47);
+    auto g1 = gen_of(5), g2 = gen_of(5);
+    BOOST_TEST(torch::equal(inverse_cdf_sample(logits, T, g1, 5), inverse_cdf_sample(logits, T, g2)));
+  }
+  // A -inf column anywhere (first, middle, last) is never chosen, even with most of the mass next to it.
+  for (const int64_t hole : {0, 2, 4}) {
+    auto logits = torch::tensor(l).to(torch::kFloat).view({1, 1, 5}).expand({1, 5000, 5}).contiguous();
+    logits.select(-1, hole).fill_(-std::numeric_limits<float>::infinity());
+    auto gen = gen_of(3);
+    BOOST_TEST(inverse_cdf_sample(logits, 1.0, gen).ne(hole).all().item<bool>());
+  }
+  // Routing: f64 noise draws one uniform per position (inverse CDF) unless gumbel is asked for.
+  auto logits = torch::randn({2, 3, 7});
+  auto a = gen_of(9), b = gen_of(9), c = gen_of(9), d = gen_of(9);
+  BOOST_TEST(torch::equal(sample_tokens(logits, 1.0, Precision::F64, F64Sampler::InverseCdf, a),
+                          inverse_cdf_sample(logits, 1.0, b)));
+  BOOST_TEST(torch::equal(sample_tokens(logits, 1.0, Precision::F64, F64Sampler::Gumbel, c),
+                          gumbel_argmax(logits, 1.0, Precision::F64, d)));
+  BOOST_TEST(torch::equal(sample_tokens(logits, 0.0, Precision::F64, F64Sampler::InverseCdf, a), logits.argmax(-1)));
 }
 
 BOOST_AUTO_TEST_CASE(random_remasking_is_uniform) {
